@@ -1,0 +1,3 @@
+"""tuinews: a terminal news reader."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Core library: everything a script could use. Never imports textual or rich."""

@@ -1,0 +1,71 @@
+"""Make untrusted text from the web safe to show in a terminal.
+
+Feeds and pages can carry ANSI/OSC escape sequences, C0/C1 control characters, bidi overrides
+and zero-width characters. :func:`clean_text` removes all of them while keeping the visible
+text; it does *not* touch markup-like text such as ``[bold]``: that is kept literally, and the
+UI must show it as plain text (never parse it as Rich markup).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# ESC-introduced sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), DCS/SOS/PM/APC
+# (ESC P/X/^/_ ... ST) and two-byte escapes. The 8-bit C1 forms (\x9b CSI, \x9d OSC...) too.
+_ESCAPES = re.compile(
+    r"""
+    (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]              # CSI
+  | (?:\x1b\]|\x9d).*?(?:\x07|\x1b\\|\x9c|$)      # OSC, ended by BEL or ST (or end of text)
+  | (?:\x1b[PX^_]|[\x90\x98\x9e\x9f]).*?(?:\x1b\\|\x9c|$)  # DCS, SOS, PM, APC
+  | \x1b[ -/]*[0-~]?                              # other ESC sequences (or a lone ESC)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+# Bidi embedding/override/isolate controls and zero-width characters. U+200D (ZWJ) is kept
+# because emoji sequences need it; everything else here changes how text reads, not what it is.
+_INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u200b\u200c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+        "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff\u00ad",
+    )
+)
+
+
+def clean_text(value: str | None, *, keep_newlines: bool = False) -> str:
+    """Return ``value`` with escape sequences and invisible/control characters removed.
+
+    Args:
+        value: untrusted text (``None`` gives "").
+        keep_newlines: keep ``\\n`` and ``\\t`` (for bodies); otherwise every run of
+            whitespace, newlines included, becomes one space (for titles and names).
+    """
+    if not value:
+        return ""
+    text = _ESCAPES.sub("", value.replace("\r\n", "\n"))
+    text = text.translate(_INVISIBLE)
+    out = []
+    for ch in text:
+        if ch in "\n\t" and keep_newlines:
+            out.append(ch)
+        elif ch == "\r":
+            out.append("\n" if keep_newlines else " ")
+        elif unicodedata.category(ch) == "Cc":
+            out.append(" " if ch in "\n\t\x0b\x0c" else "")
+        else:
+            out.append(ch)
+    text = "".join(out)
+    if keep_newlines:
+        text = re.sub(r"\n{3,}", "\n\n", text)
+        return text.strip("\n")
+    return " ".join(text.split())
+
+
+def is_safe_url(url: str | None) -> bool:
+    """True for http(s) URLs only: javascript:, file:, data: and the rest are never opened."""
+    if not url:
+        return False
+    u = clean_text(url).strip().lower()
+    return u.startswith("http://") or u.startswith("https://")
