@@ -1,0 +1,387 @@
+"""HTTP fetching with httpx: limits, timeouts, size caps, redirects, conditional GET.
+
+Every fetch is bounded: a connect timeout, a read timeout, a total deadline (a server that drips
+one byte a second cannot hold us), a cap on the decoded body size (a gzip bomb is cut off), and a
+limited number of redirects followed by hand (so a loop is detected and a permanent redirect is
+reported to the caller, which updates the stored URL). Only http and https are fetched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import socket
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from .errors import FetchError
+
+log = logging.getLogger(__name__)
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+USER_AGENT = "tuinews/{version} (terminal news reader; +https://tuinews.invalid/)"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """The bounds on every request."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    total_timeout: float = 60.0
+    max_bytes: int = 20 * 1024 * 1024
+    max_redirects: int = 5
+    concurrency: int = 16
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A completed fetch."""
+
+    url: str
+    """The final URL, after redirects."""
+    status: int
+    content: bytes
+    content_type: str | None
+    etag: str | None
+    last_modified: str | None
+    permanent_url: str | None = None
+    """Set when every redirect on the way was permanent (301/308): the new address."""
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value), 7 * 86400))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = time.time() if now is None else now
+    return max(0.0, min(when.timestamp() - now, 7 * 86400))
+
+
+def _describe(exc: Exception, url: str) -> str:
+    host = httpx.URL(url).host if url else ""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"timed out connecting to {host}"
+    if isinstance(exc, httpx.ReadTimeout):
+        return f"{host} stopped answering (read timeout)"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out talking to {host}"
+    if isinstance(exc, httpx.ConnectError):
+        # The async backend hides the OS error behind "All connection attempts failed".
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, socket.gaierror):
+                return f"the name {host} does not resolve (offline, or a wrong address)"
+            if isinstance(cause, ConnectionRefusedError):
+                return f"{host} refused the connection"
+            if isinstance(cause, ExceptionGroup) and cause.exceptions:
+                cause = cause.exceptions[0]
+                continue
+            cause = cause.__cause__ or cause.__context__
+        low = text.lower()
+        if "name or service not known" in low or "nodename nor servname" in low or (
+            "temporary failure in name resolution" in low
+        ) or "no address associated" in low or "getaddrinfo" in low:
+            return f"the name {host} does not resolve (offline, or a wrong address)"
+        if "refused" in low:
+            return f"{host} refused the connection"
+        return f"could not connect to {host}: {text}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"{host} broke off the response ({text})"
+    if isinstance(exc, httpx.DecodingError):
+        return f"{host} sent a body that does not decode ({text})"
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return f"unsupported address {url!r}: only http and https are fetched"
+    if isinstance(exc, httpx.InvalidURL):
+        return f"invalid address {url!r}"
+    return f"network error for {host}: {text}"
+
+
+def _status_error(response: httpx.Response) -> FetchError:
+    status = response.status_code
+    retry = parse_retry_after(response.headers.get("retry-after"))
+    reason = response.reason_phrase or ""
+    if status in (404, 410):
+        what = "is gone (410 Gone)" if status == 410 else "was not found (404)"
+        return FetchError(f"{response.url} {what}", status=status, gone=True)
+    if status in (429, 503) and retry is not None:
+        return FetchError(
+            f"the server answered {status} {reason}; it asks to wait {int(retry)} s",
+            status=status,
+            retry_after=retry,
+        )
+    return FetchError(f"the server answered {status} {reason}".rstrip(), status=status,
+                      retry_after=retry)
+
+
+def check_url(url: str) -> str:
+    """Reject anything that is not an absolute http(s) URL (file:, data:, javascript:...)."""
+    try:
+        parsed = httpx.URL(url.strip())
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise FetchError(f"invalid address {url!r}") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise FetchError(f"unsupported address {url!r}: only http and https are fetched")
+    return str(parsed)
+
+
+class Fetcher:
+    """Fetches URLs with one pooled client (async for refresh, sync for single articles).
+
+    Args:
+        limits: timeouts and caps.
+        user_agent: the User-Agent header.
+        transport / async_transport: custom httpx transports (the bundled samples are served
+            through one; tests may use others).
+    """
+
+    def __init__(
+        self,
+        limits: FetchLimits | None = None,
+        *,
+        user_agent: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+        serve_samples: bool = True,
+    ) -> None:
+        from .. import __version__
+
+        self.limits = limits or FetchLimits()
+        self.user_agent = user_agent or USER_AGENT.format(version=__version__)
+        self._transport = transport
+        self._async_transport = async_transport
+        self._serve_samples = serve_samples
+        self._client: httpx.Client | None = None
+
+    def _pool_limits(self) -> httpx.Limits:
+        n = max(self.limits.concurrency, 4)
+        return httpx.Limits(max_connections=n, max_keepalive_connections=n)
+
+    def _sync_transport(self) -> httpx.BaseTransport:
+        if self._transport is not None:
+            return self._transport
+        inner = httpx.HTTPTransport(limits=self._pool_limits())
+        if not self._serve_samples:
+            return inner
+        from .samples import SampleTransport
+
+        return SampleTransport(inner)
+
+    def _make_async_transport(self) -> httpx.AsyncBaseTransport:
+        if self._async_transport is not None:
+            return self._async_transport
+        inner = httpx.AsyncHTTPTransport(limits=self._pool_limits())
+        if not self._serve_samples:
+            return inner
+        from .samples import AsyncSampleTransport
+
+        return AsyncSampleTransport(inner)
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        lim = self.limits
+        return {
+            "timeout": httpx.Timeout(
+                connect=lim.connect_timeout, read=lim.read_timeout, write=lim.read_timeout,
+                pool=lim.total_timeout,
+            ),
+            "headers": {
+                "User-Agent": self.user_agent,
+                "Accept-Encoding": "gzip, deflate, br",
+            },
+            "follow_redirects": False,
+            "trust_env": False,
+        }
+
+    def async_client(self) -> httpx.AsyncClient:
+        """A new pooled async client (use it as an async context manager for one refresh)."""
+        return httpx.AsyncClient(transport=self._make_async_transport(), **self._client_kwargs())
+
+    @property
+    def client(self) -> httpx.Client:
+        """The shared sync client (httpx.Client is thread-safe)."""
+        if self._client is None:
+            self._client = httpx.Client(transport=self._sync_transport(), **self._client_kwargs())
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    @staticmethod
+    def _headers(etag: str | None, last_modified: str | None, accept: str | None) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        if accept:
+            headers["Accept"] = accept
+        return headers
+
+    def _next_url(self, response: httpx.Response, url: str, seen: set[str]) -> str:
+        location = response.headers.get("location")
+        if not location:
+            raise FetchError(f"redirect {response.status_code} without a Location from {url}")
+        target = check_url(str(httpx.URL(url).join(location)))
+        if target in seen:
+            raise FetchError(f"redirect loop at {target}")
+        if len(seen) > self.limits.max_redirects:
+            raise FetchError(f"too many redirects (more than {self.limits.max_redirects})")
+        return target
+
+    def _result(
+        self, response: httpx.Response, body: bytes, url: str, permanent: str | None
+    ) -> FetchResult:
+        return FetchResult(
+            url=url,
+            status=response.status_code,
+            content=body,
+            content_type=response.headers.get("content-type"),
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            permanent_url=permanent,
+        )
+
+    def _check_length(self, response: httpx.Response) -> None:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.limits.max_bytes:
+            raise FetchError(
+                f"the response is too large ({int(declared) // 1024} KiB, the limit is "
+                f"{self.limits.max_bytes // 1024} KiB)"
+            )
+
+    def _too_large(self) -> FetchError:
+        return FetchError(
+            f"the response is too large (over {self.limits.max_bytes // 1024} KiB)"
+        )
+
+    async def fetch_async(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str | None = None,
+    ) -> FetchResult:
+        """Fetch ``url`` with ``client``; raises :class:`FetchError` with a clear message."""
+        url = check_url(url)
+        try:
+            return await asyncio.wait_for(
+                self._fetch_async(client, url, etag, last_modified, accept),
+                timeout=self.limits.total_timeout,
+            )
+        except TimeoutError as exc:
+            raise FetchError(
+                f"{httpx.URL(url).host} took longer than {self.limits.total_timeout:g} s"
+            ) from exc
+
+    async def _fetch_async(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+        accept: str | None,
+    ) -> FetchResult:
+        seen = {url}
+        permanent: str | None = None
+        all_permanent = True
+        current = url
+        headers = self._headers(etag, last_modified, accept)
+        while True:
+            try:
+                async with client.stream("GET", current, headers=headers) as response:
+                    if response.status_code in _REDIRECTS:
+                        all_permanent = all_permanent and response.status_code in (301, 308)
+                        current = self._next_url(response, current, seen)
+                        seen.add(current)
+                        permanent = current if all_permanent else None
+                        continue
+                    if response.status_code == 304:
+                        return self._result(response, b"", current, permanent)
+                    if response.status_code >= 400:
+                        raise _status_error(response)
+                    self._check_length(response)
+                    chunks: list[bytes] = []
+                    total = 0
+                    async for chunk in response.aiter_bytes():
+                        total += len(chunk)
+                        if total > self.limits.max_bytes:
+                            raise self._too_large()
+                        chunks.append(chunk)
+                    return self._result(response, b"".join(chunks), current, permanent)
+            except httpx.HTTPError as exc:
+                raise FetchError(_describe(exc, current)) from exc
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str | None = None,
+    ) -> FetchResult:
+        """Blocking fetch with the shared client (for single articles, from a worker thread)."""
+        url = check_url(url)
+        deadline = time.monotonic() + self.limits.total_timeout
+        seen = {url}
+        permanent: str | None = None
+        all_permanent = True
+        current = url
+        headers = self._headers(etag, last_modified, accept)
+        while True:
+            try:
+                with self.client.stream("GET", current, headers=headers) as response:
+                    if response.status_code in _REDIRECTS:
+                        all_permanent = all_permanent and response.status_code in (301, 308)
+                        current = self._next_url(response, current, seen)
+                        seen.add(current)
+                        permanent = current if all_permanent else None
+                        continue
+                    if response.status_code == 304:
+                        return self._result(response, b"", current, permanent)
+                    if response.status_code >= 400:
+                        raise _status_error(response)
+                    self._check_length(response)
+                    chunks: list[bytes] = []
+                    total = 0
+                    for chunk in response.iter_bytes():
+                        total += len(chunk)
+                        if total > self.limits.max_bytes:
+                            raise self._too_large()
+                        if time.monotonic() > deadline:
+                            raise FetchError(
+                                f"{httpx.URL(current).host} took longer than "
+                                f"{self.limits.total_timeout:g} s"
+                            )
+                        chunks.append(chunk)
+                    return self._result(response, b"".join(chunks), current, permanent)
+            except httpx.HTTPError as exc:
+                raise FetchError(_describe(exc, current)) from exc
+
+
+def retry_at(seconds: float | None) -> datetime | None:
+    """The UTC time ``seconds`` from now (for storing a Retry-After)."""
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(time.time() + seconds, UTC)

@@ -1,0 +1,140 @@
+"""The bundled sample articles: our own invented sites, feeds and pages.
+
+They live in the top-level ``sample_articles/`` folder, shipped in the wheel as the package
+``tuinews.sample_articles``. Their URLs are on the reserved ``.example`` domain (RFC 2606, never
+resolvable), and :class:`SampleTransport` serves exactly those URLs from the bundled files, so
+the offline demo goes through the real fetch, parse, extract and store code. Every other URL
+goes to the real network transport.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+_TYPES = {
+    ".xml": "application/rss+xml; charset=utf-8",
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".json": "application/feed+json; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".opml": "text/x-opml; charset=utf-8",
+}
+
+
+def samples_root() -> Traversable:
+    """The folder of the bundled samples (inside the installed package, or the source tree)."""
+    try:
+        root = resources.files("tuinews.sample_articles")
+        if root.joinpath("manifest.json").is_file():
+            return root
+    except ModuleNotFoundError:  # pragma: no cover - a broken install
+        pass
+    return Path(__file__).resolve().parents[3] / "sample_articles"
+
+
+@dataclass(frozen=True, slots=True)
+class SampleFeed:
+    url: str
+    file: str
+    title: str
+
+
+@cache
+def manifest() -> dict[str, Any]:
+    """The samples' manifest (feeds and pages by URL); empty when the samples are missing."""
+    path = samples_root().joinpath("manifest.json")
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("sample manifest unreadable: %s", exc)
+        return {"feeds": [], "pages": []}
+    return data
+
+
+@cache
+def _url_map() -> dict[str, str]:
+    data = manifest()
+    out: dict[str, str] = {}
+    for item in [*data.get("feeds", []), *data.get("pages", [])]:
+        out[_key(item["url"])] = item["file"]
+    return out
+
+
+def _key(url: str | httpx.URL) -> str:
+    u = httpx.URL(str(url))
+    return f"{u.host}{u.path}".rstrip("/")
+
+
+def sample_feeds() -> list[SampleFeed]:
+    return [SampleFeed(f["url"], f["file"], f.get("title", "")) for f in manifest()["feeds"]]
+
+
+def is_sample_url(url: str | httpx.URL) -> bool:
+    return httpx.URL(str(url)).host.endswith(".example")
+
+
+def sample_file(url: str | httpx.URL) -> bytes | None:
+    """The bundled bytes for a sample URL, or None."""
+    rel = _url_map().get(_key(url))
+    if rel is None:
+        return None
+    node = samples_root()
+    for part in rel.split("/"):
+        node = node.joinpath(part)
+    return node.read_bytes()
+
+
+def _respond(request: httpx.Request) -> httpx.Response:
+    rel = _url_map().get(_key(request.url))
+    body = sample_file(request.url) if rel else None
+    if body is None or rel is None:
+        return httpx.Response(404, request=request, content=b"not a sample page")
+    etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+    if request.headers.get("if-none-match") == etag:
+        return httpx.Response(304, request=request, headers={"ETag": etag})
+    ctype = _TYPES.get(Path(rel).suffix, "application/octet-stream")
+    return httpx.Response(
+        200, request=request, content=body, headers={"Content-Type": ctype, "ETag": etag}
+    )
+
+
+class SampleTransport(httpx.BaseTransport):
+    """Serves ``*.example`` sample URLs from the bundle; everything else goes to ``inner``."""
+
+    def __init__(self, inner: httpx.BaseTransport | None = None) -> None:
+        self.inner = inner or httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if is_sample_url(request.url):
+            return _respond(request)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class AsyncSampleTransport(httpx.AsyncBaseTransport):
+    """The async twin of :class:`SampleTransport`."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self.inner = inner or httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if is_sample_url(request.url):
+            return _respond(request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

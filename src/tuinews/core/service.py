@@ -1,0 +1,685 @@
+"""The one facade the app and the CLI talk to.
+
+It owns the store, the fetcher and the extraction pool, and does the slow work: refreshing feeds
+(async fetches, parsing on both cores for big refreshes, one transaction per feed), fetching and
+extracting articles, adding feeds with autodiscovery, OPML, export and related stories. Every
+method is blocking and thread-safe; the app calls them from worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import multiprocessing
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import feeds as feedmod
+from .errors import ExtractError, FetchError, NotFoundError, ParseError, TuinewsError
+from .export import export_filename, export_markdown, write_export
+from .extract import ExtractorPool, decode_html, extract_article, sniff_not_html
+from .fetch import Fetcher, FetchLimits, FetchResult, retry_at
+from .models import Article, ExtractedArticle, Feed, ParsedFeed, RelatedStory, Story
+from .store import FeedUpdate, Store, StoryFilter
+
+log = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9,"
+    " application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+# Parsing moves to worker processes when a refresh has at least this many feeds: below it the
+# processes' start-up costs more than the second core gains.
+PARSE_PROCESS_MIN_FEEDS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class FeedResult:
+    """What a refresh did with one feed."""
+
+    feed_id: int
+    title: str
+    url: str
+    outcome: str
+    """"new" (stored, maybe 0 new stories), "unchanged" (304), "failed" or "skipped"."""
+    new: int = 0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class RefreshSummary:
+    """The outcome of one refresh."""
+
+    results: list[FeedResult] = field(default_factory=list)
+    articles_fetched: int = 0
+    articles_failed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def new_stories(self) -> int:
+        return sum(r.new for r in self.results)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for r in self.results if r.outcome == outcome)
+
+    @property
+    def failed(self) -> list[FeedResult]:
+        return [r for r in self.results if r.outcome == "failed"]
+
+
+ProgressCallback = Callable[[int, int, FeedResult], None]
+ArticleProgress = Callable[[int, int], None]
+
+
+def _is_email_only(text: str | None) -> bool:
+    return bool(text) and "@" in (text or "") and " " not in (text or "").strip()
+
+
+class Service:
+    """The facade over store, fetcher and extraction.
+
+    Args:
+        db_path: the SQLite cache file.
+        limits: network limits.
+        extract_workers: processes for extraction (0: one per core).
+        extract_timeout: seconds one page may take to extract.
+        fetcher: a custom fetcher (tests).
+    """
+
+    def __init__(
+        self,
+        db_path: Path | str,
+        *,
+        limits: FetchLimits | None = None,
+        extract_workers: int = 0,
+        extract_timeout: float = 20.0,
+        fetcher: Fetcher | None = None,
+    ) -> None:
+        self.store = Store(db_path)
+        self.fetcher = fetcher or Fetcher(limits)
+        self._extract_workers = extract_workers or max(1, min(2, multiprocessing.cpu_count()))
+        self._extract_timeout = extract_timeout
+        self._pool: ExtractorPool | None = None
+        self._pool_lock = threading.Lock()
+        self._parse_pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def extractor(self) -> ExtractorPool:
+        """The extraction process pool, started on first use."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ExtractorPool(
+                    max_workers=self._extract_workers, timeout=self._extract_timeout
+                )
+            return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes and close the network client and the cache."""
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+        if self._parse_pool is not None:
+            self._parse_pool.shutdown(wait=False, cancel_futures=True)
+            self._parse_pool = None
+        self.fetcher.close()
+        self.store.close()
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading the cache ---------------------------------------------------------------
+
+    def feeds(self) -> list[Feed]:
+        return self.store.feeds()
+
+    def story(self, story_id: int) -> Story:
+        return self.store.story(story_id)
+
+    def list_stories(
+        self, flt: StoryFilter = StoryFilter(), *, limit: int = 100, offset: int = 0
+    ) -> list[Story]:
+        return self.store.list_stories(flt, limit=limit, offset=offset)
+
+    def count_stories(self, flt: StoryFilter = StoryFilter()) -> int:
+        return self.store.count_stories(flt)
+
+    def search(self, query: str, *, limit: int = 100) -> list[Story]:
+        return self.store.stories_by_ids(self.store.search_ids(query, limit=limit))
+
+    def set_read(self, story_id: int, read: bool = True) -> None:
+        self.store.set_read([story_id], read)
+
+    def set_starred(self, story_id: int, starred: bool) -> None:
+        self.store.set_starred(story_id, starred)
+
+    # -- feeds ---------------------------------------------------------------------------
+
+    def find_feed(self, key: str) -> Feed:
+        return self.store.find_feed(key)
+
+    def remove_feed(self, feed_id: int) -> None:
+        self.store.remove_feed(feed_id)
+
+    def add_feed(self, url: str, *, prefetch: bool = False) -> tuple[Feed, int]:
+        """Subscribe to a feed URL, or to the feed a web page announces (autodiscovery).
+
+        Fetches and stores the feed at once. Returns the feed and how many stories it brought.
+
+        Raises:
+            FetchError: the address cannot be fetched.
+            ParseError: neither a feed nor a page that links to one.
+        """
+        url = url.strip()
+        if "://" not in url:
+            url = "https://" + url
+        result = self.fetcher.fetch(url, accept=FEED_ACCEPT)
+        try:
+            parsed = feedmod.parse_feed(
+                result.content, url=result.url, content_type=result.content_type
+            )
+            feed_url = result.permanent_url or url
+        except ParseError as first_error:
+            parsed, result, feed_url = self._discover(result, first_error)
+        feed = self.store.add_feed(feed_url, parsed.title, prefetch=prefetch)
+        update = self.store.store_feed(
+            feed.id, parsed, etag=result.etag, last_modified=result.last_modified
+        )
+        return self.store.feed(feed.id), update.new
+
+    def _discover(
+        self, page: FetchResult, first_error: ParseError
+    ) -> tuple[ParsedFeed, FetchResult, str]:
+        html = decode_html(page.content, page.content_type)
+        candidates = feedmod.discover_feed_urls(html, page.url)
+        if not candidates:
+            raise ParseError(
+                f"no feed at {page.url}: {first_error.message}; the page links to no feed"
+            )
+        errors: list[str] = []
+        for candidate in candidates[:5]:
+            try:
+                result = self.fetcher.fetch(candidate, accept=FEED_ACCEPT)
+                parsed = feedmod.parse_feed(
+                    result.content, url=result.url, content_type=result.content_type
+                )
+                return parsed, result, result.permanent_url or candidate
+            except TuinewsError as exc:
+                errors.append(f"{candidate}: {exc}")
+        raise ParseError("the page's feed links did not work: " + "; ".join(errors))
+
+    # -- refresh -------------------------------------------------------------------------
+
+    def refresh(
+        self,
+        feed_ids: Sequence[int] | None = None,
+        *,
+        prefetch: bool | None = None,
+        progress: ProgressCallback | None = None,
+        article_progress: ArticleProgress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> RefreshSummary:
+        """Fetch feeds (all when ``feed_ids`` is None) and store their new stories.
+
+        Feeds answering 304 cost no parsing and no writes. Each feed is stored in its own
+        transaction. A feed that fails keeps its stories and gets its error recorded. Feeds
+        marked gone (404/410) or asked to wait (Retry-After) are skipped unless named.
+
+        Args:
+            feed_ids: which feeds; None for all.
+            prefetch: fetch the full text of new stories (None: each feed's own setting).
+            progress: called as ``progress(done, total, result)`` after each feed, from the
+                thread that runs the refresh.
+            article_progress: called as ``(done, total)`` while prefetching articles.
+            cancel: set it to stop between feeds.
+        """
+        started = time.monotonic()
+        named = feed_ids is not None
+        all_feeds = self.store.feeds()
+        feeds = [f for f in all_feeds if f.id in set(feed_ids)] if named else all_feeds
+        summary = RefreshSummary()
+        new_ids: list[int] = []
+        summary.results, new_ids = asyncio.run(
+            self._refresh_async(feeds, named, prefetch, progress, cancel)
+        )
+        if new_ids and not (cancel and cancel.is_set()):
+            done, failed = self.fetch_articles(new_ids, progress=article_progress, cancel=cancel)
+            summary.articles_fetched, summary.articles_failed = done, failed
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    async def _refresh_async(
+        self,
+        feeds: list[Feed],
+        named: bool,
+        prefetch: bool | None,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> tuple[list[FeedResult], list[int]]:
+        loop = asyncio.get_running_loop()
+        sem = asyncio.Semaphore(self.fetcher.limits.concurrency)
+        # One writer thread: SQLite has one writer at a time anyway, and the thread keeps its
+        # own connection.
+        writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tuinews-store")
+        parse_pool = self._parse_executor(len(feeds))
+        results: list[FeedResult] = []
+        new_ids: list[int] = []
+        now = datetime.now(UTC)
+
+        async def one(feed: Feed, client: object) -> FeedResult:
+            if cancel is not None and cancel.is_set():
+                return FeedResult(feed.id, feed.title, feed.url, "skipped", error="cancelled")
+            if not named and feed.gone:
+                return FeedResult(
+                    feed.id, feed.title, feed.url, "skipped", error=feed.last_error or "gone"
+                )
+            if not named and feed.retry_after and feed.retry_after > now:
+                wait = f"the server asked to wait until {feed.retry_after:%H:%M} UTC"
+                return FeedResult(feed.id, feed.title, feed.url, "skipped", error=wait)
+            async with sem:
+                try:
+                    result = await self.fetcher.fetch_async(
+                        client,  # type: ignore[arg-type]
+                        feed.url,
+                        etag=feed.etag,
+                        last_modified=feed.last_modified,
+                        accept=FEED_ACCEPT,
+                    )
+                except FetchError as exc:
+                    await loop.run_in_executor(
+                        writer,
+                        lambda: self.store.record_feed_status(
+                            feed.id,
+                            status=exc.status,
+                            error=exc.message,
+                            retry_after=retry_at(exc.retry_after),
+                            gone=exc.gone,
+                        ),
+                    )
+                    return FeedResult(feed.id, feed.title, feed.url, "failed", error=exc.message)
+            if result.not_modified:
+                await loop.run_in_executor(
+                    writer,
+                    lambda: self.store.record_feed_status(
+                        feed.id,
+                        status=304,
+                        error=None,
+                        etag=result.etag,
+                        last_modified=result.last_modified,
+                        new_url=result.permanent_url,
+                    ),
+                )
+                return FeedResult(feed.id, feed.title, feed.url, "unchanged")
+            try:
+                if parse_pool is None:
+                    parsed = feedmod.parse_feed(
+                        result.content, url=result.url, content_type=result.content_type
+                    )
+                else:
+                    parsed = await loop.run_in_executor(
+                        parse_pool, _parse, result.content, result.url, result.content_type
+                    )
+            except ParseError as exc:
+                await loop.run_in_executor(
+                    writer,
+                    lambda: self.store.record_feed_status(
+                        feed.id, status=result.status, error=exc.message
+                    ),
+                )
+                return FeedResult(feed.id, feed.title, feed.url, "failed", error=exc.message)
+            update: FeedUpdate = await loop.run_in_executor(
+                writer,
+                lambda: self.store.store_feed(
+                    feed.id,
+                    parsed,
+                    status=result.status,
+                    etag=result.etag,
+                    last_modified=result.last_modified,
+                    new_url=result.permanent_url,
+                ),
+            )
+            if prefetch or (prefetch is None and feed.prefetch):
+                new_ids.extend(update.new_story_ids)
+            return FeedResult(feed.id, parsed.title or feed.title, feed.url, "new", update.new)
+
+        async def guarded(feed: Feed, client: object) -> FeedResult:
+            try:
+                return await one(feed, client)
+            except TuinewsError as exc:  # a store error on one feed must not stop the rest
+                log.warning("refresh of %s failed: %s", feed.url, exc)
+                return FeedResult(feed.id, feed.title, feed.url, "failed", error=exc.message)
+            except Exception as exc:  # a parser bug: keep going, say what happened
+                log.exception("unexpected error refreshing %s", feed.url)
+                return FeedResult(
+                    feed.id, feed.title, feed.url, "failed", error=f"internal error: {exc!r}"
+                )
+
+        try:
+            async with self.fetcher.async_client() as client:
+                tasks = [asyncio.create_task(guarded(f, client)) for f in feeds]
+                for done, coro in enumerate(asyncio.as_completed(tasks), 1):
+                    res = await coro
+                    results.append(res)
+                    if progress is not None:
+                        progress(done, len(feeds), res)
+        finally:
+            writer.shutdown(wait=True)
+        return results, new_ids
+
+    def _parse_executor(self, n_feeds: int) -> concurrent.futures.Executor | None:
+        if n_feeds < PARSE_PROCESS_MIN_FEEDS or multiprocessing.cpu_count() < 2:
+            return None
+        if self._parse_pool is None:
+            ctx = multiprocessing.get_context("forkserver")
+            self._parse_pool = concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx)
+        return self._parse_pool
+
+    # -- articles ------------------------------------------------------------------------
+
+    def cached_article(self, story_id: int) -> Article | None:
+        """The stored article, extracting a stored raw page if needed. Never uses the network."""
+        article = self.store.article(story_id)
+        if article is None and self.store.raw_page(story_id) is not None:
+            article = self._extract_stored(story_id)
+        if article is None:
+            return None
+        return self._merge(self.store.story(story_id), article)
+
+    def fetch_article(self, story_id: int, *, force: bool = False) -> Article:
+        """The story's full text: from the cache, else fetched and extracted now.
+
+        A page that is not HTML or has no article text is recorded with the reason, and the
+        returned article carries the feed's summary plus ``error``.
+
+        Raises:
+            FetchError: the page could not be fetched (nothing is recorded: try again later).
+        """
+        if not force:
+            cached = self.cached_article(story_id)
+            if cached is not None:
+                return cached
+        story = self.store.story(story_id)
+        if not story.link:
+            return self._fallback(story, "the feed gives no link to a web page for this story")
+        result = self.fetcher.fetch(story.link, accept=PAGE_ACCEPT)
+        self.store.store_raw_page(story_id, result.url, result.content, result.content_type)
+        article = self._extract_stored(story_id)
+        assert article is not None
+        return self._merge(story, article)
+
+    def _extract_stored(self, story_id: int) -> Article | None:
+        raw = self.store.raw_page(story_id)
+        if raw is None:
+            return None
+        url, body, ctype = raw
+        try:
+            reason = sniff_not_html(body, ctype)
+            if reason:
+                raise ExtractError(reason)
+            extracted = self.extractor.extract(decode_html(body, ctype), url)
+            self.store.store_article(story_id, url, extracted)
+        except ExtractError as exc:
+            self.store.store_article_error(story_id, url, exc.message)
+        return self.store.article(story_id)
+
+    def _fallback(self, story: Story, reason: str) -> Article:
+        return Article(
+            story_id=story.id,
+            url=story.link or "",
+            markdown=self.summary_markdown(story),
+            title=story.title,
+            author=story.author,
+            published=story.published,
+            error=reason,
+        )
+
+    def summary_markdown(self, story: Story) -> str:
+        """What to show without full text: the feed's own content, else its summary."""
+        html = self.store.story_content(story.id)
+        if html and len(html) > 200:
+            try:
+                doc = f"<html><body><article>{html}</article></body></html>"
+                return extract_article(doc, story.link or "").markdown
+            except ExtractError:
+                pass
+        return story.summary
+
+    def _merge(self, story: Story, article: Article) -> Article:
+        """Prefer the feed's title, author and date where the page's are missing or worse."""
+        author = article.author
+        if story.author and not _is_email_only(story.author):
+            author = story.author
+        markdown = article.markdown
+        if article.error and not markdown:
+            markdown = self.summary_markdown(story)
+        return Article(
+            story_id=article.story_id,
+            url=article.url,
+            markdown=markdown,
+            title=story.title or article.title,
+            author=author,
+            published=story.published or article.published,
+            site_name=article.site_name,
+            language=article.language,
+            top_image=article.top_image,
+            word_count=article.word_count,
+            fetched_at=article.fetched_at,
+            error=article.error,
+            related_links=article.related_links,
+        )
+
+    def fetch_articles(
+        self,
+        story_ids: Sequence[int],
+        *,
+        progress: ArticleProgress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> tuple[int, int]:
+        """Fetch and extract many stories' pages (prefetch): concurrent fetches, extraction
+        on every core. Returns (stored, failed)."""
+        todo = self.store.story_ids_without_article(list(story_ids))
+        if not todo:
+            return 0, 0
+        return asyncio.run(self._fetch_articles_async(todo, progress, cancel))
+
+    async def _fetch_articles_async(
+        self,
+        story_ids: list[int],
+        progress: ArticleProgress | None,
+        cancel: threading.Event | None,
+    ) -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        sem = asyncio.Semaphore(self.fetcher.limits.concurrency)
+        writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tuinews-store")
+        stories = {s.id: s for s in self.store.stories_by_ids(story_ids)}
+        counts = {"ok": 0, "failed": 0}
+        done = 0
+
+        async def one(story: Story, client: object) -> None:
+            if cancel is not None and cancel.is_set() or not story.link:
+                return
+            async with sem:
+                try:
+                    result = await self.fetcher.fetch_async(
+                        client, story.link, accept=PAGE_ACCEPT  # type: ignore[arg-type]
+                    )
+                except FetchError as exc:
+                    log.info("prefetch of %s failed: %s", story.link, exc)
+                    counts["failed"] += 1
+                    return
+            await loop.run_in_executor(
+                writer,
+                self.store.store_raw_page,
+                story.id,
+                result.url,
+                result.content,
+                result.content_type,
+            )
+            extracted: ExtractedArticle | None = None
+            reason = sniff_not_html(result.content, result.content_type)
+            if reason is None:
+                try:
+                    html = decode_html(result.content, result.content_type)
+                    extracted = await asyncio.wrap_future(self.extractor.submit(html, result.url))
+                except ExtractError as exc:
+                    reason = exc.message
+            if extracted is not None:
+                await loop.run_in_executor(
+                    writer, self.store.store_article, story.id, result.url, extracted
+                )
+                counts["ok"] += 1
+            else:
+                await loop.run_in_executor(
+                    writer,
+                    self.store.store_article_error,
+                    story.id,
+                    result.url,
+                    reason or "no article",
+                )
+                counts["failed"] += 1
+
+        try:
+            async with self.fetcher.async_client() as client:
+                tasks = [asyncio.create_task(one(stories[i], client)) for i in story_ids
+                         if i in stories]
+                for coro in asyncio.as_completed(tasks):
+                    try:
+                        await coro
+                    except Exception:  # one bad page must not stop the rest
+                        log.exception("prefetch failed")
+                        counts["failed"] += 1
+                    done += 1
+                    if progress is not None:
+                        progress(done, len(tasks))
+        finally:
+            writer.shutdown(wait=True)
+        return counts["ok"], counts["failed"]
+
+    def extract_pending(self, *, cancel: threading.Event | None = None) -> int:
+        """Extract raw pages that were stored but not yet extracted. Returns how many."""
+        count = 0
+        for story_id in self.store.unextracted_story_ids():
+            if cancel is not None and cancel.is_set():
+                break
+            self._extract_stored(story_id)
+            count += 1
+        return count
+
+    # -- related -------------------------------------------------------------------------
+
+    def related(self, story_id: int, *, limit: int = 10) -> list[RelatedStory]:
+        """Stories related to a story, grouped: same event elsewhere, linked from its page,
+        more on this topic."""
+        from .related import related_stories
+
+        return related_stories(self.store, story_id, limit=limit)
+
+    # -- export and OPML -----------------------------------------------------------------
+
+    def export(
+        self,
+        story_ids: Sequence[int],
+        destination: Path | None = None,
+        *,
+        force: bool = False,
+        fetch: bool = True,
+    ) -> list[Path]:
+        """Export stories as Markdown files.
+
+        ``destination`` is a directory (created if needed), or for a single story a file path
+        ending in ``.md``. Existing files are not overwritten without ``force``.
+        """
+        destination = Path(destination or Path.cwd())
+        written: list[Path] = []
+        now = datetime.now(UTC)
+        for story_id in story_ids:
+            story = self.store.story(story_id)
+            article: Article | None
+            if fetch:
+                try:
+                    article = self.fetch_article(story_id)
+                except FetchError as exc:
+                    article = self._fallback(story, exc.message)
+            else:
+                article = self.cached_article(story_id)
+            related = self.related(story_id)
+            text = export_markdown(story, article, related, exported_at=now)
+            if len(story_ids) == 1 and destination.suffix.lower() in (".md", ".markdown") and (
+                not destination.is_dir()
+            ):
+                path = write_export(text, destination.parent, destination.name, force=force)
+            else:
+                path = write_export(
+                    text, destination, export_filename(story, article), force=force
+                )
+            written.append(path)
+        return written
+
+    def import_opml(self, data: bytes) -> tuple[list[Feed], int]:
+        """Subscribe to every feed of an OPML document (no fetching: refresh does that).
+
+        Returns the feeds added and how many were already subscribed.
+        """
+        outlines = feedmod.parse_opml(data)
+        existing = {f.url for f in self.store.feeds()}
+        added: list[Feed] = []
+        skipped = 0
+        for outline in outlines:
+            if outline.xml_url in existing:
+                skipped += 1
+                continue
+            existing.add(outline.xml_url)
+            added.append(self.store.add_feed(outline.xml_url, outline.title))
+        return added, skipped
+
+    def export_opml(self) -> str:
+        return feedmod.write_opml((f.title, f.url, f.site_url) for f in self.store.feeds())
+
+    # -- the bundled samples ---------------------------------------------------------------
+
+    def load_samples(
+        self, *, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
+    ) -> RefreshSummary:
+        """Subscribe to the bundled sample feeds and load them with their articles, offline.
+
+        The samples are served from the package by the fetcher's sample transport, so this
+        runs the same code as a real refresh.
+        """
+        from .samples import sample_feeds
+
+        ids: list[int] = []
+        for sample in sample_feeds():
+            feed = self.store.add_feed(sample.url, sample.title, prefetch=True)
+            ids.append(feed.id)
+        self.store.set_setting("initialized", True)
+        return self.refresh(ids, prefetch=True, progress=progress, cancel=cancel)
+
+    def needs_first_run(self) -> bool:
+        """True on the very first start (empty cache, never initialised)."""
+        return not self.store.get_setting("initialized", False) and not self.store.feeds()
+
+
+def _parse(data: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    """Top-level (picklable) parse for the worker processes."""
+    return feedmod.parse_feed(data, url=url, content_type=content_type)
+
+
+def iter_ids(values: Iterable[str]) -> list[int]:
+    """Parse story ids given on a command line."""
+    out: list[int] = []
+    for value in values:
+        if not value.isdigit():
+            raise NotFoundError(f"{value!r} is not a story id (see `tuinews list`)")
+        out.append(int(value))
+    return out

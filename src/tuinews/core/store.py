@@ -1,0 +1,898 @@
+"""The local cache: one SQLite file.
+
+Design (model: lemon24/reader's storage):
+
+* Numbered migrations keyed on ``PRAGMA user_version``, each in one transaction. A file written
+  by a newer tuinews, or one that is not a database, raises :class:`StoreError` and is never
+  touched.
+* WAL mode, foreign keys, a busy timeout. One connection per thread (``threading.local``);
+  connections are never shared across threads.
+* Every multi-row change (one feed's update, a mark-all) is one transaction, so a crash leaves
+  the old state or the new one.
+* Lists are paged queries (keyset or LIMIT/OFFSET); nothing loads the whole table.
+
+Times are stored as integer Unix seconds (UTC).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import NotFoundError, StoreError
+from .models import Article, ExtractedArticle, Feed, ParsedEntry, ParsedFeed, RelatedLink, Story
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MAX_RAW_BYTES = 8 * 1024 * 1024
+
+_MIGRATIONS: list[str] = [
+    # 1: the first schema.
+    """
+    CREATE TABLE feeds (
+        id            INTEGER PRIMARY KEY,
+        url           TEXT NOT NULL UNIQUE,
+        title         TEXT NOT NULL DEFAULT '',
+        site_url      TEXT,
+        etag          TEXT,
+        last_modified TEXT,
+        last_status   INTEGER,
+        last_error    TEXT,
+        last_checked  INTEGER,
+        retry_after   INTEGER,
+        gone          INTEGER NOT NULL DEFAULT 0,
+        prefetch      INTEGER NOT NULL DEFAULT 0,
+        settings      TEXT NOT NULL DEFAULT '{}',
+        added_at      INTEGER NOT NULL
+    );
+    CREATE TABLE stories (
+        id         INTEGER PRIMARY KEY,
+        feed_id    INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        guid       TEXT NOT NULL,
+        link       TEXT,
+        title      TEXT NOT NULL DEFAULT '',
+        author     TEXT,
+        published  INTEGER,
+        first_seen INTEGER NOT NULL,
+        sort_key   INTEGER NOT NULL,
+        summary    TEXT NOT NULL DEFAULT '',
+        content    BLOB,
+        read       INTEGER NOT NULL DEFAULT 0,
+        starred    INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (feed_id, guid)
+    );
+    CREATE INDEX stories_by_time ON stories (sort_key DESC, id DESC);
+    CREATE INDEX stories_by_feed ON stories (feed_id, sort_key DESC, id DESC);
+    CREATE INDEX stories_by_link ON stories (link);
+    CREATE INDEX stories_unread ON stories (feed_id) WHERE read = 0;
+    CREATE INDEX stories_unread_by_time ON stories (sort_key DESC, id DESC) WHERE read = 0;
+    CREATE INDEX stories_starred_by_time ON stories (sort_key DESC, id DESC) WHERE starred = 1;
+    CREATE TABLE articles (
+        story_id     INTEGER PRIMARY KEY REFERENCES stories(id) ON DELETE CASCADE,
+        url          TEXT NOT NULL,
+        raw          BLOB,
+        content_type TEXT,
+        markdown     TEXT NOT NULL DEFAULT '',
+        text         TEXT NOT NULL DEFAULT '',
+        title        TEXT,
+        author       TEXT,
+        published    INTEGER,
+        site_name    TEXT,
+        language     TEXT,
+        top_image    TEXT,
+        word_count   INTEGER NOT NULL DEFAULT 0,
+        fetched_at   INTEGER NOT NULL,
+        extracted    INTEGER NOT NULL DEFAULT 0,
+        error        TEXT
+    );
+    CREATE TABLE related_links (
+        story_id  INTEGER NOT NULL REFERENCES articles(story_id) ON DELETE CASCADE,
+        position  INTEGER NOT NULL,
+        url       TEXT NOT NULL,
+        title     TEXT NOT NULL,
+        source    TEXT,
+        published TEXT,
+        PRIMARY KEY (story_id, position)
+    );
+    CREATE INDEX related_links_by_url ON related_links (url);
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE VIRTUAL TABLE story_fts USING fts5(
+        title, body, tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    """,
+]
+
+
+def _ts(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+def _dt(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+@dataclass(frozen=True, slots=True)
+class StoryFilter:
+    """Which stories a list shows."""
+
+    feed_id: int | None = None
+    unread: bool = False
+    starred: bool = False
+    search: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """What storing one parsed feed changed."""
+
+    new: int
+    updated: int
+    new_story_ids: list[int]
+
+
+_STORY_COLUMNS = (
+    "s.id, s.feed_id, f.title, s.guid, s.link, s.title, s.author, s.published, s.sort_key,"
+    " s.summary, s.read, s.starred, (SELECT 1 FROM articles a WHERE a.story_id = s.id)"
+)
+
+
+def _story(row: Sequence[Any]) -> Story:
+    return Story(
+        id=row[0],
+        feed_id=row[1],
+        feed_title=row[2],
+        guid=row[3],
+        link=row[4],
+        title=row[5],
+        author=row[6],
+        published=_dt(row[7] if row[7] is not None else row[8]),
+        summary=row[9],
+        read=bool(row[10]),
+        starred=bool(row[11]),
+        has_article=bool(row[12]),
+    )
+
+
+def fts_query(text: str) -> str:
+    """Turn what a user typed into a safe FTS5 query: every word must match (prefix on the last).
+
+    FTS5 syntax characters in user input would raise errors or change the meaning, so each
+    word is quoted.
+    """
+    words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
+    if not words:
+        return ""
+    quoted = [f'"{w}"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+class Store:
+    """The SQLite cache. Thread-safe by giving each thread its own connection."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._migrate()
+
+    # -- connections -------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA busy_timeout = 30000")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            log.debug("journal mode %s", mode)
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+        except OSError as exc:
+            raise StoreError(f"cannot open the cache {self.path}: {exc}") from exc
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Close every connection this store opened (call once, at exit)."""
+        with self._lock:
+            for conn in self._connections:
+                try:
+                    conn.close()
+                except sqlite3.Error:  # pragma: no cover - closing is best effort
+                    pass
+            self._connections.clear()
+        self._local = threading.local()
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        text = str(exc)
+        if isinstance(exc, sqlite3.DatabaseError) and (
+            "not a database" in text or "malformed" in text or "corrupt" in text
+        ):
+            return StoreError(
+                f"the cache {self.path} is damaged ({text}). It was left untouched: move it "
+                "aside (or point TUINEWS_HOME elsewhere) to start a new one."
+            )
+        if "locked" in text or "busy" in text:
+            return StoreError(f"the cache {self.path} is busy in another process ({text})")
+        return StoreError(f"cache error in {self.path}: {text}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error)."""
+        conn = self.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise self._error(exc) from exc
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    # -- schema ------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        try:
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the cache {self.path} was written by a newer tuinews (schema {version}, this "
+                f"version knows {SCHEMA_VERSION}). It was left untouched: upgrade tuinews."
+            )
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            script = _MIGRATIONS[number - 1]
+            with self.transaction() as conn:
+                # Re-check inside the write lock: another process may have migrated already.
+                if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+                    continue
+                for statement in script.split(";\n"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+            log.info("cache %s migrated to schema %d", self.path, number)
+
+    def integrity_check(self) -> str:
+        """``PRAGMA integrity_check``: "ok" when the file is sound."""
+        return str(self._query("PRAGMA integrity_check")[0][0])
+
+    # -- settings ----------------------------------------------------------------------
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        """A JSON value stored under ``key`` (app state: theme, last position...)."""
+        rows = self._query("SELECT value FROM settings WHERE key = ?", (key,))
+        return json.loads(rows[0][0]) if rows else default
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value)),
+            )
+
+    # -- feeds -------------------------------------------------------------------------
+
+    _FEED_SQL = (
+        "SELECT f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.last_status,"
+        " f.last_error, f.last_checked, f.retry_after, f.gone, f.prefetch,"
+        " (SELECT count(*) FROM stories s WHERE s.feed_id = f.id AND s.read = 0),"
+        " {total} FROM feeds f"
+    )
+
+    def _feed(self, row: Sequence[Any]) -> Feed:
+        return Feed(
+            id=row[0],
+            url=row[1],
+            title=row[2] or row[1],
+            site_url=row[3],
+            etag=row[4],
+            last_modified=row[5],
+            last_status=row[6],
+            last_error=row[7],
+            last_checked=_dt(row[8]),
+            retry_after=_dt(row[9]),
+            gone=bool(row[10]),
+            prefetch=bool(row[11]),
+            unread=row[12],
+            total=row[13],
+        )
+
+    def feeds(self, *, with_totals: bool = False) -> list[Feed]:
+        """All subscriptions with unread counts, by title."""
+        total = "(SELECT count(*) FROM stories s WHERE s.feed_id = f.id)" if with_totals else "0"
+        sql = self._FEED_SQL.format(total=total) + " ORDER BY lower(f.title), f.id"
+        return [self._feed(r) for r in self._query(sql)]
+
+    def feed(self, feed_id: int) -> Feed:
+        sql = self._FEED_SQL.format(total="0") + " WHERE f.id = ?"
+        rows = self._query(sql, (feed_id,))
+        if not rows:
+            raise NotFoundError(f"no feed with id {feed_id}")
+        return self._feed(rows[0])
+
+    def find_feed(self, key: str) -> Feed:
+        """A feed by id, exact URL or (case-insensitive, unique) title."""
+        base = self._FEED_SQL.format(total="0")
+        if key.isdigit():
+            rows = self._query(base + " WHERE f.id = ?", (int(key),))
+            if rows:
+                return self._feed(rows[0])
+        rows = self._query(base + " WHERE f.url = ?", (key,))
+        if not rows:
+            rows = self._query(base + " WHERE lower(f.title) = lower(?)", (key,))
+        if not rows:
+            rows = self._query(base + " WHERE instr(lower(f.title), lower(?)) > 0", (key,))
+        if not rows:
+            raise NotFoundError(f"no feed matches {key!r} (try `tuinews feeds`)")
+        if len(rows) > 1:
+            names = ", ".join(f"{r[0]}: {r[2]}" for r in rows[:5])
+            raise NotFoundError(f"{key!r} matches several feeds ({names}); use the id")
+        return self._feed(rows[0])
+
+    def add_feed(self, url: str, title: str = "", *, prefetch: bool = False) -> Feed:
+        """Subscribe to ``url``; an existing subscription is returned unchanged."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO feeds (url, title, prefetch, added_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (url) DO NOTHING",
+                (url, title, int(prefetch), _now()),
+            )
+            feed_id = conn.execute("SELECT id FROM feeds WHERE url = ?", (url,)).fetchone()[0]
+        return self.feed(feed_id)
+
+    def remove_feed(self, feed_id: int) -> None:
+        """Unsubscribe: the feed, its stories and their articles go, in one transaction."""
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM story_fts WHERE rowid IN (SELECT id FROM stories WHERE feed_id = ?)",
+                (feed_id,),
+            )
+            cur = conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no feed with id {feed_id}")
+
+    def set_feed_prefetch(self, feed_id: int, prefetch: bool) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE feeds SET prefetch = ? WHERE id = ?", (int(prefetch), feed_id))
+
+    def record_feed_status(
+        self,
+        feed_id: int,
+        *,
+        status: int | None,
+        error: str | None,
+        retry_after: datetime | None = None,
+        gone: bool = False,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        new_url: str | None = None,
+    ) -> None:
+        """Record a fetch that stored nothing (304, an error): status, error, validators."""
+        with self.transaction() as conn:
+            self._record_status(
+                conn,
+                feed_id,
+                status=status,
+                error=error,
+                retry_after=retry_after,
+                gone=gone,
+                etag=etag,
+                last_modified=last_modified,
+                new_url=new_url,
+            )
+
+    def _record_status(
+        self,
+        conn: sqlite3.Connection,
+        feed_id: int,
+        *,
+        status: int | None,
+        error: str | None,
+        retry_after: datetime | None,
+        gone: bool,
+        etag: str | None,
+        last_modified: str | None,
+        new_url: str | None,
+    ) -> None:
+        conn.execute(
+            "UPDATE feeds SET last_status = ?, last_error = ?, last_checked = ?, retry_after = ?,"
+            " gone = ?, etag = coalesce(?, etag), last_modified = coalesce(?, last_modified)"
+            " WHERE id = ?",
+            (status, error, _now(), _ts(retry_after), int(gone), etag, last_modified, feed_id),
+        )
+        if new_url:
+            # A permanent redirect: keep the new address unless another feed already has it.
+            conn.execute(
+                "UPDATE OR IGNORE feeds SET url = ? WHERE id = ?",
+                (new_url, feed_id),
+            )
+
+    def store_feed(
+        self,
+        feed_id: int,
+        parsed: ParsedFeed,
+        *,
+        status: int | None = 200,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        new_url: str | None = None,
+    ) -> FeedUpdate:
+        """Store one parsed feed in one transaction: title, status, validators and stories.
+
+        Stories are matched by guid, then by link, so a feed that changes its guids does not
+        duplicate everything. Read and starred flags are kept. Nothing is ever deleted here.
+        """
+        now = _now()
+        new_ids: list[int] = []
+        updated = 0
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE feeds SET title = CASE WHEN ? != '' THEN ? ELSE title END,"
+                " site_url = coalesce(?, site_url) WHERE id = ?",
+                (parsed.title, parsed.title, parsed.site_url, feed_id),
+            )
+            self._record_status(
+                conn,
+                feed_id,
+                status=status,
+                error=None,
+                retry_after=None,
+                gone=False,
+                etag=etag,
+                last_modified=last_modified,
+                new_url=new_url,
+            )
+            # Oldest first, so that first_seen grows with the feed's own order.
+            for entry in reversed(parsed.entries):
+                story_id, changed = self._upsert_story(conn, feed_id, entry, now)
+                if story_id is not None:
+                    new_ids.append(story_id)
+                elif changed:
+                    updated += 1
+        new_ids.reverse()
+        return FeedUpdate(new=len(new_ids), updated=updated, new_story_ids=new_ids)
+
+    def _upsert_story(
+        self, conn: sqlite3.Connection, feed_id: int, entry: ParsedEntry, now: int
+    ) -> tuple[int | None, bool]:
+        """Insert or update one entry; returns (new story id or None, whether it changed)."""
+        guid = entry.guid or entry.link or entry.title
+        row = conn.execute(
+            "SELECT id, title, summary, link, author, published FROM stories"
+            " WHERE feed_id = ? AND guid = ?",
+            (feed_id, guid),
+        ).fetchone()
+        if row is None and entry.link:
+            row = conn.execute(
+                "SELECT id, title, summary, link, author, published FROM stories"
+                " WHERE link = ? AND feed_id = ?",
+                (entry.link, feed_id),
+            ).fetchone()
+        published = _ts(entry.published)
+        content = (
+            zlib.compress(entry.content_html.encode("utf-8"), 6) if entry.content_html else None
+        )
+        if row is None:
+            cur = conn.execute(
+                "INSERT INTO stories (feed_id, guid, link, title, author, published, first_seen,"
+                " sort_key, summary, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    feed_id,
+                    guid,
+                    entry.link,
+                    entry.title,
+                    entry.author,
+                    published,
+                    now,
+                    published if published is not None else now,
+                    entry.summary,
+                    content,
+                ),
+            )
+            story_id = cur.lastrowid
+            assert story_id is not None
+            conn.execute(
+                "INSERT INTO story_fts (rowid, title, body) VALUES (?, ?, ?)",
+                (story_id, entry.title, entry.summary),
+            )
+            return story_id, False
+        story_id, title, summary, link, author, old_published = row
+        if (title, summary, link, author, old_published) == (
+            entry.title,
+            entry.summary,
+            entry.link,
+            entry.author,
+            published,
+        ):
+            return None, False
+        conn.execute(
+            "UPDATE stories SET title = ?, summary = ?, link = ?, author = ?, published = ?,"
+            " sort_key = coalesce(?, sort_key), content = coalesce(?, content) WHERE id = ?",
+            (
+                entry.title,
+                entry.summary,
+                entry.link,
+                entry.author,
+                published,
+                published,
+                content,
+                story_id,
+            ),
+        )
+        has_text = conn.execute(
+            "SELECT 1 FROM articles WHERE story_id = ? AND text != ''", (story_id,)
+        ).fetchone()
+        if has_text:
+            conn.execute("UPDATE story_fts SET title = ? WHERE rowid = ?", (entry.title, story_id))
+        else:
+            conn.execute(
+                "UPDATE story_fts SET title = ?, body = ? WHERE rowid = ?",
+                (entry.title, entry.summary, story_id),
+            )
+        return None, True
+
+    # -- stories -----------------------------------------------------------------------
+
+    def _where(self, flt: StoryFilter) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if flt.feed_id is not None:
+            clauses.append("s.feed_id = ?")
+            params.append(flt.feed_id)
+        if flt.unread:
+            clauses.append("s.read = 0")
+        if flt.starred:
+            clauses.append("s.starred = 1")
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def count_stories(self, flt: StoryFilter = StoryFilter()) -> int:
+        """How many stories a list with this filter holds."""
+        if flt.search:
+            return len(self.search_ids(flt.search, flt))
+        where, params = self._where(flt)
+        return int(self._query(f"SELECT count(*) FROM stories s{where}", params)[0][0])
+
+    def list_stories(
+        self,
+        flt: StoryFilter = StoryFilter(),
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        after: tuple[int, int] | None = None,
+    ) -> list[Story]:
+        """One page of stories, newest first.
+
+        Args:
+            flt: which stories.
+            limit: page size.
+            offset: rows to skip (used when ``after`` is not given).
+            after: keyset position ``(sort_key, id)`` of the row before this page: the
+                cost then does not grow with the position in the list.
+        """
+        if flt.search:
+            ids = self.search_ids(flt.search, flt)[offset : offset + limit]
+            return self.stories_by_ids(ids)
+        where, params = self._where(flt)
+        if after is not None:
+            where += (" AND " if where else " WHERE ") + "(s.sort_key, s.id) < (?, ?)"
+            params += list(after)
+            offset = 0
+        sql = (
+            f"SELECT {_STORY_COLUMNS} FROM stories s JOIN feeds f ON f.id = s.feed_id{where}"
+            " ORDER BY s.sort_key DESC, s.id DESC LIMIT ? OFFSET ?"
+        )
+        return [_story(r) for r in self._query(sql, [*params, limit, offset])]
+
+    def sort_position(self, story_id: int) -> tuple[int, int] | None:
+        """The keyset position ``(sort_key, id)`` of a story."""
+        rows = self._query("SELECT sort_key, id FROM stories WHERE id = ?", (story_id,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def index_of(self, story_id: int, flt: StoryFilter = StoryFilter()) -> int | None:
+        """The row number of a story in a list (for restoring the position)."""
+        pos = self.sort_position(story_id)
+        if pos is None:
+            return None
+        if flt.search:
+            ids = self.search_ids(flt.search, flt)
+            return ids.index(story_id) if story_id in ids else None
+        where, params = self._where(flt)
+        where += (" AND " if where else " WHERE ") + "(s.sort_key, s.id) > (?, ?)"
+        return int(
+            self._query(f"SELECT count(*) FROM stories s{where}", [*params, *pos])[0][0]
+        )
+
+    def story(self, story_id: int) -> Story:
+        rows = self._query(
+            f"SELECT {_STORY_COLUMNS} FROM stories s JOIN feeds f ON f.id = s.feed_id"
+            " WHERE s.id = ?",
+            (story_id,),
+        )
+        if not rows:
+            raise NotFoundError(f"no story with id {story_id}")
+        return _story(rows[0])
+
+    def stories_by_ids(self, ids: Sequence[int]) -> list[Story]:
+        """Stories in the order of ``ids`` (missing ones left out)."""
+        if not ids:
+            return []
+        found: dict[int, Story] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self._query(
+                f"SELECT {_STORY_COLUMNS} FROM stories s JOIN feeds f ON f.id = s.feed_id"
+                f" WHERE s.id IN ({marks})",
+                chunk,
+            ):
+                found[row[0]] = _story(row)
+        return [found[i] for i in ids if i in found]
+
+    def story_content(self, story_id: int) -> str | None:
+        """The full HTML the feed itself carried for a story, if any."""
+        rows = self._query("SELECT content FROM stories WHERE id = ?", (story_id,))
+        if not rows or rows[0][0] is None:
+            return None
+        return zlib.decompress(rows[0][0]).decode("utf-8", "replace")
+
+    def search_ids(self, query: str, flt: StoryFilter = StoryFilter(), limit: int = 500) -> list[int]:
+        """Story ids matching a full-text query, best first (BM25, titles weigh more)."""
+        match = fts_query(query)
+        if not match:
+            return []
+        where, params = self._where(StoryFilter(flt.feed_id, flt.unread, flt.starred))
+        extra = where.replace(" WHERE ", " AND ", 1) if where else ""
+        sql = (
+            "SELECT s.id FROM story_fts JOIN stories s ON s.id = story_fts.rowid"
+            f" WHERE story_fts MATCH ?{extra}"
+            " ORDER BY bm25(story_fts, 5.0, 1.0) LIMIT ?"
+        )
+        return [r[0] for r in self._query(sql, [match, *params, limit])]
+
+    def set_read(self, story_ids: Sequence[int], read: bool = True) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE stories SET read = ? WHERE id = ?", [(int(read), i) for i in story_ids]
+            )
+
+    def mark_feed_read(self, feed_id: int | None) -> int:
+        """Mark every story of a feed (or all, with None) read; returns how many changed."""
+        with self.transaction() as conn:
+            if feed_id is None:
+                cur = conn.execute("UPDATE stories SET read = 1 WHERE read = 0")
+            else:
+                cur = conn.execute(
+                    "UPDATE stories SET read = 1 WHERE read = 0 AND feed_id = ?", (feed_id,)
+                )
+            return cur.rowcount
+
+    def set_starred(self, story_id: int, starred: bool) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE stories SET starred = ? WHERE id = ?", (int(starred), story_id))
+
+    def next_unread(self, story_id: int | None, *, forward: bool = True) -> int | None:
+        """The next (older) or previous (newer) unread story across all feeds."""
+        pos = self.sort_position(story_id) if story_id is not None else None
+        if forward:
+            cond, order = "(sort_key, id) < (?, ?)", "DESC"
+        else:
+            cond, order = "(sort_key, id) > (?, ?)", "ASC"
+        if pos is None:
+            sql = f"SELECT id FROM stories WHERE read = 0 ORDER BY sort_key {order}, id {order}"
+            rows = self._query(sql + " LIMIT 1")
+        else:
+            rows = self._query(
+                f"SELECT id FROM stories WHERE read = 0 AND {cond}"
+                f" ORDER BY sort_key {order}, id {order} LIMIT 1",
+                pos,
+            )
+        return rows[0][0] if rows else None
+
+    def stories_with_link(self, urls: Sequence[str]) -> dict[str, int]:
+        """Map page URLs to cached story ids (for related links that are in the cache)."""
+        found: dict[str, int] = {}
+        for start in range(0, len(urls), 500):
+            chunk = list(urls[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for url, sid in self._query(
+                f"SELECT link, min(id) FROM stories WHERE link IN ({marks}) GROUP BY link", chunk
+            ):
+                found[url] = sid
+        return found
+
+    def story_ids_without_article(self, story_ids: Sequence[int]) -> list[int]:
+        if not story_ids:
+            return []
+        out: list[int] = []
+        for start in range(0, len(story_ids), 500):
+            chunk = list(story_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            out += [
+                r[0]
+                for r in self._query(
+                    f"SELECT id FROM stories WHERE id IN ({marks}) AND link IS NOT NULL"
+                    " AND id NOT IN (SELECT story_id FROM articles)",
+                    chunk,
+                )
+            ]
+        return out
+
+    # -- articles ----------------------------------------------------------------------
+
+    def store_raw_page(
+        self, story_id: int, url: str, body: bytes, content_type: str | None
+    ) -> None:
+        """Keep a fetched page (compressed) before extraction, so it is never fetched twice."""
+        raw = zlib.compress(body[:MAX_RAW_BYTES], 6)
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO articles (story_id, url, raw, content_type, fetched_at, extracted)"
+                " VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (story_id) DO UPDATE SET url = excluded.url,"
+                " raw = excluded.raw, content_type = excluded.content_type,"
+                " fetched_at = excluded.fetched_at, extracted = 0, error = NULL",
+                (story_id, url, raw, content_type, _now()),
+            )
+
+    def raw_page(self, story_id: int) -> tuple[str, bytes, str | None] | None:
+        """(url, page bytes, content type) of a stored page, or None."""
+        rows = self._query(
+            "SELECT url, raw, content_type FROM articles WHERE story_id = ?", (story_id,)
+        )
+        if not rows or rows[0][1] is None:
+            return None
+        return rows[0][0], zlib.decompress(rows[0][1]), rows[0][2]
+
+    def unextracted_story_ids(self, limit: int = 1000) -> list[int]:
+        rows = self._query(
+            "SELECT story_id FROM articles WHERE extracted = 0 AND raw IS NOT NULL"
+            " ORDER BY story_id DESC LIMIT ?",
+            (limit,),
+        )
+        return [r[0] for r in rows]
+
+    def store_article(self, story_id: int, url: str, extracted: ExtractedArticle) -> None:
+        """Store the extraction of a page (the raw page stays), its links, and index its text."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO articles (story_id, url, markdown, text, title, author, published,"
+                " site_name, language, top_image, word_count, fetched_at, extracted, error)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, NULL)"
+                " ON CONFLICT (story_id) DO UPDATE SET url = excluded.url,"
+                " markdown = excluded.markdown, text = excluded.text, title = excluded.title,"
+                " author = excluded.author, published = excluded.published,"
+                " site_name = excluded.site_name, language = excluded.language,"
+                " top_image = excluded.top_image, word_count = excluded.word_count,"
+                " extracted = 1, error = NULL",
+                (
+                    story_id,
+                    url,
+                    extracted.markdown,
+                    extracted.text,
+                    extracted.title,
+                    extracted.author,
+                    _ts(extracted.published),
+                    extracted.site_name,
+                    extracted.language,
+                    extracted.top_image,
+                    extracted.word_count,
+                    _now(),
+                ),
+            )
+            conn.execute("DELETE FROM related_links WHERE story_id = ?", (story_id,))
+            conn.executemany(
+                "INSERT INTO related_links (story_id, position, url, title, source, published)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (story_id, i, link.url, link.title, link.source, link.published)
+                    for i, link in enumerate(extracted.related_links)
+                ],
+            )
+            conn.execute(
+                "UPDATE story_fts SET body = ? WHERE rowid = ?", (extracted.text, story_id)
+            )
+
+    def store_article_error(self, story_id: int, url: str, error: str) -> None:
+        """Record why a story has no full text (the raw page, if any, is kept)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO articles (story_id, url, fetched_at, extracted, error)"
+                " VALUES (?, ?, ?, 1, ?) ON CONFLICT (story_id) DO UPDATE SET"
+                " extracted = 1, error = excluded.error, fetched_at = excluded.fetched_at",
+                (story_id, url, _now(), error),
+            )
+
+    def article(self, story_id: int) -> Article | None:
+        """The stored article of a story (None when never fetched or not yet extracted)."""
+        rows = self._query(
+            "SELECT story_id, url, markdown, title, author, published, site_name, language,"
+            " top_image, word_count, fetched_at, error, extracted FROM articles"
+            " WHERE story_id = ?",
+            (story_id,),
+        )
+        if not rows or not rows[0][12]:
+            return None
+        r = rows[0]
+        links = [
+            RelatedLink(url=u, title=t, source=s, published=p)
+            for u, t, s, p in self._query(
+                "SELECT url, title, source, published FROM related_links WHERE story_id = ?"
+                " ORDER BY position",
+                (story_id,),
+            )
+        ]
+        return Article(
+            story_id=r[0],
+            url=r[1],
+            markdown=r[2],
+            title=r[3],
+            author=r[4],
+            published=_dt(r[5]),
+            site_name=r[6],
+            language=r[7],
+            top_image=r[8],
+            word_count=r[9],
+            fetched_at=_dt(r[10]),
+            error=r[11],
+            related_links=links,
+        )
+
+    def article_text(self, story_id: int) -> str:
+        """The searchable text of a story: the article's text, else the title and summary."""
+        rows = self._query("SELECT title, body FROM story_fts WHERE rowid = ?", (story_id,))
+        return f"{rows[0][0]}\n{rows[0][1]}" if rows else ""
+
+    def stats(self) -> dict[str, int]:
+        row = self._query(
+            "SELECT (SELECT count(*) FROM feeds), (SELECT count(*) FROM stories),"
+            " (SELECT count(*) FROM stories WHERE read = 0),"
+            " (SELECT count(*) FROM articles WHERE extracted = 1 AND error IS NULL)"
+        )[0]
+        return {"feeds": row[0], "stories": row[1], "unread": row[2], "articles": row[3]}
