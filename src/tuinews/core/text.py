@@ -34,6 +34,13 @@ _INVISIBLE = dict.fromkeys(
 )
 
 
+# Anything clean_text would have to remove or rewrite; text without it takes the fast path.
+_SUSPECT = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u200b\u200c\u200e\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
 def clean_text(value: str | None, *, keep_newlines: bool = False) -> str:
     """Return ``value`` with escape sequences and invisible/control characters removed.
 
@@ -44,6 +51,11 @@ def clean_text(value: str | None, *, keep_newlines: bool = False) -> str:
     """
     if not value:
         return ""
+    if _SUSPECT.search(value) is None:
+        if not keep_newlines:
+            return " ".join(value.split())
+        if "\r" not in value and "\n\n\n" not in value:
+            return value.strip("\n")
     text = _ESCAPES.sub("", value.replace("\r\n", "\n"))
     text = text.translate(_INVISIBLE)
     out = []

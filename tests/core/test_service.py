@@ -1,0 +1,203 @@
+"""The service end to end against a real server on 127.0.0.1 and a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLES
+from tests.loopback import LoopbackServer, Route, closed_port, rss
+from tuinews.core.errors import FetchError, ParseError
+from tuinews.core.fetch import Fetcher, FetchLimits
+from tuinews.core.service import Service
+from tuinews.core.store import StoryFilter
+
+PAGE = """<!doctype html><html><head><title>{title}</title>
+<meta name="author" content="Ada Quill"></head><body>
+<nav><a href="/">Home</a> <a href="/tag/x">Tag</a></nav>
+<article><h1>{title}</h1><p>By Ada Quill</p>
+{paras}
+</article>
+<aside class="related"><h2>Related stories</h2><ul>
+<li><a href="/2026/06/other-story">Another story about the quay</a></li></ul></aside>
+<footer>Copyright</footer></body></html>"""
+
+
+def page(title: str) -> bytes:
+    paras = "".join(
+        f"<p>Paragraph {i}: the harbour committee met on Tuesday to discuss the new "
+        f"breakwater, the ferry timetable and the fish market's lease renewal.</p>"
+        for i in range(12)
+    )
+    return PAGE.format(title=title, paras=paras).encode()
+
+
+def make_service(tmp_path: Path, **limits: float) -> Service:
+    lim = FetchLimits(connect_timeout=2, read_timeout=limits.get("read", 3.0),
+                      total_timeout=limits.get("total", 8.0), concurrency=8)
+    return Service(tmp_path / "cache.sqlite3", fetcher=Fetcher(lim, serve_samples=False),
+                   extract_workers=1)
+
+
+@pytest.fixture
+def service(tmp_path: Path):
+    svc = make_service(tmp_path)
+    yield svc
+    svc.close()
+
+
+def test_refresh_stores_then_304_costs_nothing(service: Service, server: LoopbackServer) -> None:
+    items = [(f"g{i}", f"Item {i}", server.url(f"/p{i}")) for i in range(5)]
+    server.routes["/feed"] = Route(rss("Loop", items), etag=True)
+    feed = service.store.add_feed(server.url("/feed"))
+    progress: list[tuple[int, int]] = []
+    summary = service.refresh(progress=lambda d, t, r: progress.append((d, t)))
+    assert summary.new_stories == 5 and summary.count("new") == 1
+    assert progress == [(1, 1)]
+    assert service.store.feed(feed.id).title == "Loop"
+    changes = service.store.conn.total_changes
+    again = service.refresh()
+    assert again.count("unchanged") == 1 and again.new_stories == 0
+    assert server.request_headers["/feed"]["if-none-match"]
+    # Only the feed's status row was touched: no story writes.
+    assert service.store.conn.total_changes - changes <= 1
+    assert service.count_stories() == 5
+
+
+def test_failures_are_recorded_and_keep_stories(service: Service, server: LoopbackServer) -> None:
+    server.routes["/feed"] = Route(rss("Loop", [("a", "A", server.url("/a"))]))
+    feed = service.store.add_feed(server.url("/feed"))
+    service.refresh()
+    server.routes["/feed"] = Route(b"<html><body>oops</body></html>", content_type="text/html")
+    summary = service.refresh()
+    assert summary.count("failed") == 1
+    stored = service.store.feed(feed.id)
+    assert "HTML page" in (stored.last_error or "")
+    assert service.count_stories() == 1
+    server.routes["/feed"] = Route(b"", status=500)
+    service.refresh()
+    assert "500" in (service.store.feed(feed.id).last_error or "")
+    assert service.count_stories() == 1
+
+
+def test_gone_and_retry_after_are_respected(service: Service, server: LoopbackServer) -> None:
+    server.routes["/gone"] = Route(b"", status=410)
+    server.routes["/busy"] = Route(b"", status=503, headers={"Retry-After": "3600"})
+    gone = service.store.add_feed(server.url("/gone"))
+    busy = service.store.add_feed(server.url("/busy"))
+    service.refresh()
+    assert service.store.feed(gone.id).gone
+    assert service.store.feed(busy.id).retry_after is not None
+    hits = dict(server.hits)
+    summary = service.refresh()
+    assert summary.count("skipped") == 2
+    assert dict(server.hits) == hits  # neither was asked again
+    service.refresh([busy.id])  # named explicitly: asked again
+    assert server.hits["/busy"] == hits["/busy"] + 1
+
+
+def test_permanent_redirect_updates_url(service: Service, server: LoopbackServer) -> None:
+    server.routes["/old"] = Route(status=301, headers={"Location": "/new"})
+    server.routes["/new"] = Route(rss("Moved", [("a", "A", server.url("/a"))]))
+    feed = service.store.add_feed(server.url("/old"))
+    service.refresh()
+    assert service.store.feed(feed.id).url == server.url("/new")
+
+
+def test_add_feed_direct_and_by_autodiscovery(service: Service, server: LoopbackServer) -> None:
+    server.routes["/rss"] = Route(rss("Disc", [("a", "A", server.url("/a"))]))
+    server.routes["/site"] = Route(
+        b'<html><head><link rel="alternate" type="application/rss+xml" href="/rss"></head>'
+        b"<body>home</body></html>",
+        content_type="text/html",
+    )
+    feed, new = service.add_feed(server.url("/site"))
+    assert feed.url == server.url("/rss") and new == 1 and feed.title == "Disc"
+    server.routes["/nofeed"] = Route(b"<html><body>nothing</body></html>", content_type="text/html")
+    with pytest.raises(ParseError, match="no feed"):
+        service.add_feed(server.url("/nofeed"))
+    with pytest.raises(FetchError, match="refused"):
+        service.add_feed(f"http://127.0.0.1:{closed_port()}/feed")
+
+
+def test_article_fetch_extract_store_and_offline(tmp_path: Path, server: LoopbackServer) -> None:
+    server.routes["/feed"] = Route(rss("Loop", [("a", "Quay plans", server.url("/a"))]))
+    server.routes["/a"] = Route(page("Quay plans"), content_type="text/html; charset=utf-8")
+    svc = make_service(tmp_path)
+    svc.store.add_feed(server.url("/feed"))
+    svc.refresh()
+    story = svc.list_stories()[0]
+    assert svc.cached_article(story.id) is None
+    art = svc.fetch_article(story.id)
+    assert art.error is None and "breakwater" in art.markdown
+    assert art.title == "Quay plans" and art.author == "Ada Quill"
+    assert [link.url for link in art.related_links] == [server.url("/2026/06/other-story")]
+    svc.close()
+    # Offline: the server is gone, the article still reads from the cache.
+    server.stop()
+    offline = make_service(tmp_path)
+    cached = offline.cached_article(story.id)
+    assert cached is not None and "breakwater" in cached.markdown
+    assert offline.store.search_ids("breakwater") == [story.id]
+    offline.close()
+
+
+def test_not_html_and_empty_pages_fall_back_to_summary(service: Service, server: LoopbackServer) -> None:
+    server.routes["/feed"] = Route(
+        rss("Loop", [("p", "A PDF", server.url("/pdf")), ("e", "Empty", server.url("/empty"))])
+    )
+    server.routes["/pdf"] = Route(b"%PDF-1.7 binary", content_type="application/pdf")
+    server.routes["/empty"] = Route(b"<html><body><p>Hi.</p></body></html>", content_type="text/html")
+    service.store.add_feed(server.url("/feed"))
+    service.refresh()
+    for story in service.list_stories():
+        art = service.fetch_article(story.id)
+        assert art.error, story.title
+        assert "Summary of" in art.markdown  # the feed summary stays readable
+
+
+def test_prefetch_stores_articles_for_offline(service: Service, server: LoopbackServer) -> None:
+    items = [(f"g{i}", f"Item {i}", server.url(f"/p{i}")) for i in range(4)]
+    server.routes["/feed"] = Route(rss("Loop", items))
+    for i in range(4):
+        server.routes[f"/p{i}"] = Route(page(f"Item {i}"), content_type="text/html")
+    service.store.add_feed(server.url("/feed"))
+    summary = service.refresh(prefetch=True)
+    assert summary.articles_fetched == 4 and summary.articles_failed == 0
+    for story in service.list_stories():
+        art = service.cached_article(story.id)
+        assert art is not None and "ferry timetable" in art.markdown
+
+
+def test_refresh_can_be_cancelled(service: Service, server: LoopbackServer) -> None:
+    for i in range(5):
+        server.routes[f"/f{i}"] = Route(rss(f"F{i}", [(f"g{i}", "x", server.url("/x"))]))
+        service.store.add_feed(server.url(f"/f{i}"))
+    cancel = threading.Event()
+    cancel.set()
+    summary = service.refresh(cancel=cancel)
+    assert summary.count("skipped") == 5 and service.count_stories() == 0
+
+
+def test_samples_load_offline(tmp_path: Path) -> None:
+    svc = Service(tmp_path / "cache.sqlite3", extract_workers=2)
+    try:
+        assert svc.needs_first_run()
+        summary = svc.load_samples()
+        manifest = json.loads((SAMPLES / "manifest.json").read_text())
+        assert summary.count("new") == len(manifest["feeds"]) >= 3
+        assert svc.count_stories() == len(manifest["pages"]) >= 15
+        assert summary.articles_fetched == len(manifest["pages"])
+        assert not svc.needs_first_run()
+        for story in svc.list_stories(limit=100):
+            art = svc.cached_article(story.id)
+            assert art is not None and art.error is None and art.word_count >= 300, story.title
+        assert svc.count_stories(StoryFilter(unread=True)) == svc.count_stories()
+        # A second load is a no-op on stories (same guids) and costs no downloads twice.
+        again = svc.load_samples()
+        assert again.new_stories == 0
+    finally:
+        svc.close()
