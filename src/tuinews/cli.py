@@ -90,6 +90,9 @@ def _setup_logging(config: Config) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    # trafilatura and its helpers log a warning for every odd link on real pages.
+    for noisy in ("trafilatura", "htmldate", "courlan", "charset_normalizer", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
 def _service(config: Config):  # type: ignore[no-untyped-def]

@@ -1,0 +1,494 @@
+"""Find the "Related" / "Read next" / "More on this" links of a page.
+
+Main-text extraction drops these boxes on purpose; the related-stories sidebar wants them back.
+This works on the raw page with lxml: it looks for blocks (aside, section, div, lists) whose
+class, id, label or heading marks them as related-article boxes, and keeps the links in them
+that point to articles (not to tag, section, author, login or share pages). Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from tuinews.core.models import RelatedLink
+from tuinews.core.text import clean_text, is_safe_url
+
+logger = logging.getLogger(__name__)
+
+# Class/id/aria-label of a related box ("related-stories", "read_next", "recirc"...).
+_BOX_ATTR = re.compile(
+    r"related|more[-_ ]?(?:on|stories|articles|news|coverage|to[-_ ]?read)|read[-_ ]?next|"
+    r"up[-_ ]?next|recirc|recommend|also[-_ ]?(?:like|read)|further[-_ ]?reading|see[-_ ]?also|"
+    r"what[-_ ]?to[-_ ]?read[-_ ]?next",
+    re.IGNORECASE,
+)
+# A box's heading ("Related", "More on this story", "You may also like"...).
+_BOX_HEADING = re.compile(
+    r"^\W*(?:related\b|more (?:on|about) (?:this|the)\b|more stories\b|read next\b|"
+    r"read more\b|up next\b|recommended\b|you (?:may|might) also (?:like|enjoy|be interested)|"
+    r"further reading\b|see also\b|also read\b|what to read next\b|more coverage\b)",
+    re.IGNORECASE,
+)
+# Containers that never hold related articles, whatever their heading says.
+_NOISE_ATTR = re.compile(
+    r"(?:^|[-_ ])(?:comments?|share|sharing|social|ads?|advert\w*|sponsor\w*|promoted|"
+    r"outbrain|taboola|newsletter|subscribe|menu|navbar|breadcrumbs?|masthead|site-?header|"
+    r"site-?footer|cookie\w*|paywall|login)(?:$|[-_ ])",
+    re.IGNORECASE,
+)
+_SOCIAL_HOSTS = (
+    "twitter.com",
+    "x.com",
+    "facebook.com",
+    "fb.com",
+    "fb.me",
+    "linkedin.com",
+    "reddit.com",
+    "whatsapp.com",
+    "wa.me",
+    "t.me",
+    "telegram.me",
+    "pinterest.com",
+    "tumblr.com",
+    "getpocket.com",
+    "instagram.com",
+    "youtube.com",
+    "tiktok.com",
+    "mastodon.social",
+    "bsky.app",
+    "news.ycombinator.com",
+    "plus.google.com",
+    "flipboard.com",
+    "vk.com",
+    "weibo.com",
+    "line.me",
+)
+_AD_HOSTS = (
+    "doubleclick.net",
+    "googleadservices.com",
+    "googlesyndication.com",
+    "outbrain.com",
+    "taboola.com",
+    "adsrvr.org",
+    "criteo.com",
+)
+# Path segments of pages that are not articles.
+_NON_ARTICLE_SEGMENTS = frozenset(
+    [
+        "tag",
+        "tags",
+        "topic",
+        "topics",
+        "category",
+        "categories",
+        "section",
+        "sections",
+        "author",
+        "authors",
+        "people",
+        "person",
+        "contributor",
+        "contributors",
+        "profile",
+        "profiles",
+        "user",
+        "users",
+        "staff",
+        "byline",
+        "login",
+        "log-in",
+        "signin",
+        "sign-in",
+        "signup",
+        "sign-up",
+        "register",
+        "logout",
+        "account",
+        "accounts",
+        "my-account",
+        "subscribe",
+        "subscription",
+        "subscriptions",
+        "subscriber",
+        "newsletter",
+        "newsletters",
+        "search",
+        "about",
+        "about-us",
+        "contact",
+        "contact-us",
+        "privacy",
+        "privacy-policy",
+        "terms",
+        "terms-of-use",
+        "terms-of-service",
+        "tos",
+        "cookies",
+        "cookie-policy",
+        "legal",
+        "imprint",
+        "help",
+        "faq",
+        "careers",
+        "jobs",
+        "advertise",
+        "feed",
+        "feeds",
+        "rss",
+        "atom",
+        "share",
+        "sharer",
+        "intent",
+        "print",
+        "comments",
+        "comment",
+        "page",
+        "adsense",
+        "kb",
+    ]
+)
+_FILE_EXTENSIONS = re.compile(
+    r"\.(?:pdf|jpe?g|png|gif|webp|svg|mp3|mp4|m4a|mov|zip|gz|xml|rss|atom|json|css|js|ico)$",
+    re.IGNORECASE,
+)
+_DATE_IN_PATH = re.compile(r"/(?:19|20)\d\d/\d\d?(?:/|$)|(?:19|20)\d\d-?[01]\d-?[0-3]\d")
+_NUMERIC_ID = re.compile(r"\d{5,}")
+_ID_QUERY = re.compile(r"(?:^|&)(?:p|id|story|article|storyid|articleid|aid|sid)=\w", re.I)
+_DATE_TEXT = re.compile(
+    r"\b(?:\d+\s*(?:min(?:ute)?s?|h(?:ou)?rs?|days?|weeks?|months?)\s+ago|yesterday|today|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}|"
+    r"\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|"
+    r"\d{4}-\d\d-\d\d|\d{1,2}/\d{1,2}(?:/\d{2,4})?)",
+    re.IGNORECASE,
+)
+_SOURCE_ATTR = re.compile(r"source|publisher|provider|outlet|site-?name|origin|brand", re.I)
+_TIME_ATTR = re.compile(r"date|time|ago|published", re.I)
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_ITEM_TAGS = ("li", "article")
+_MIN_TITLE = 4
+_SMALL_BOX_CHARS = 3000
+_ADS_TEXT = re.compile(r"^\W*(?:sponsored|advertisement|ad|promoted|paid (?:post|content))\b", re.I)
+
+
+def _attrs(el: HtmlElement) -> str:
+    return " ".join(
+        v
+        for v in (el.get("class"), el.get("id"), el.get("aria-label"), el.get("data-component"))
+        if v
+    )
+
+
+def _text(el: HtmlElement) -> str:
+    return clean_text(str(el.text_content()))
+
+
+def _is_chrome(el: HtmlElement) -> bool:
+    """Site navigation, page header/footer, menus, comments, share bars and ads."""
+    tag = el.tag if isinstance(el.tag, str) else ""
+    role = (el.get("role") or "").lower()
+    if tag == "nav" or role in ("navigation", "banner", "contentinfo", "menu", "menubar"):
+        return True
+    if tag in ("header", "footer"):
+        # An article's own header/footer may hold its related box; the page's may not.
+        return not any(a.tag in ("article", "main") for a in el.iterancestors())
+    attrs = _attrs(el)
+    return bool(attrs and _NOISE_ATTR.search(attrs))
+
+
+def _box_heading(el: HtmlElement) -> HtmlElement | None:
+    """The heading that names the box: its first heading, or a heading right before a list."""
+    if el.tag in ("ul", "ol"):
+        previous = el.getprevious()
+        if previous is not None and previous.tag in (*_HEADINGS, "p", "strong", "div", "span"):
+            return previous
+    for child in el.iter(*_HEADINGS):
+        return child
+    return None
+
+
+def _looks_like_link_list(el: HtmlElement) -> bool:
+    """A box is short or mostly links: a page wrapper with a "has-read-next" class is not."""
+    total = len(" ".join(el.text_content().split()))
+    if total <= _SMALL_BOX_CHARS:
+        return True
+    linked = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))
+    return linked >= 0.5 * total
+
+
+def _is_box(el: HtmlElement) -> bool:
+    if el.tag not in ("aside", "section", "div", "ul", "ol", "article"):
+        return False
+    attrs = _attrs(el)
+    if attrs and _BOX_ATTR.search(attrs):
+        return _looks_like_link_list(el)
+    heading = _box_heading(el)
+    if heading is None:
+        return False
+    text = _text(heading)
+    if not (0 < len(text) <= 80 and _BOX_HEADING.search(text)) or not _looks_like_link_list(el):
+        return False
+    # The heading must come before the box's links, or this is just a page that mentions it.
+    first_link = next(el.iter("a"), None)
+    if first_link is None:
+        return False
+    if heading.getparent() is el.getparent() and heading is not el:
+        return True  # a heading right before the list
+    for node in el.iter(*_HEADINGS, "a"):
+        if node is heading:
+            return True
+        if node is first_link:
+            return False
+    return False
+
+
+def _canonical(url: str) -> str:
+    """A URL for comparison: no fragment, lower-case host, no trailing slash, no "www."."""
+    parts = urlsplit(urldefrag(url)[0])
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    path = parts.path.rstrip("/") or "/"
+    return f"{host}{path}?{parts.query}" if parts.query else f"{host}{path}"
+
+
+def is_article_url(url: str) -> bool:
+    """Heuristic: does this absolute URL look like one article (not a listing, account or share page)?
+
+    Args:
+        url: an absolute http(s) URL.
+    """
+    if not is_safe_url(url):
+        return False
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if not host or any(host == h or host.endswith("." + h) for h in _SOCIAL_HOSTS):
+        return False
+    if host.startswith(
+        ("share.", "sharer.", "login.", "accounts.", "account.", "auth.", "help.", "ads.", "ad.")
+    ) or any(host == h or host.endswith("." + h) for h in _AD_HOSTS):
+        return False
+    path = parts.path
+    segments = [s for s in path.split("/") if s]
+    if not segments:
+        return bool(_ID_QUERY.search(parts.query))
+    lowered = [s.lower() for s in segments]
+    if any(s in _NON_ARTICLE_SEGMENTS for s in lowered):
+        return False
+    if _FILE_EXTENSIONS.search(path):
+        return False
+    last = re.sub(r"\.(?:s?html?|php|aspx?|jsp)$", "", lowered[-1])
+    slug_words = [w for w in re.split(r"[-_+]", last) if w]
+    if _DATE_IN_PATH.search(path) or _NUMERIC_ID.search(path) or _ID_QUERY.search(parts.query):
+        return True
+    # Sections have short slugs ("/tech/artificial-intelligence/"); articles long ones.
+    if len(slug_words) >= 4 or (len(slug_words) >= 3 and len(last) >= 18):
+        return True
+    return len(segments) >= 3 and len(last) >= 8 and len(slug_words) >= 2
+
+
+def _item_of(link: HtmlElement, box: HtmlElement) -> HtmlElement:
+    """The element holding one entry of the box: the widest ancestor of ``link`` (below the
+    box) whose links all point to one place, so an image link and its headline share it."""
+    node = link
+    for ancestor in link.iterancestors():
+        if ancestor is box:
+            break
+        hrefs = {urldefrag((a.get("href") or "").strip())[0] for a in ancestor.iter("a")}
+        hrefs.discard("")
+        if len(hrefs) > 1:
+            break
+        node = ancestor
+        if ancestor.tag in _ITEM_TAGS:
+            break
+    return node
+
+
+def _good_title(text: str) -> bool:
+    # A box's own heading ("Related reads") linked to a story is not that story's title.
+    return len(text) >= _MIN_TITLE and not (len(text) < 40 and _BOX_HEADING.search(text))
+
+
+def _title_for(link: HtmlElement, item: HtmlElement) -> str:
+    text = _text(link)
+    if _good_title(text) and len(text) >= 15:
+        return text
+    # A short link text is often a label ("Gallery", "00:53"); the item's headline is better.
+    for heading in item.iter(*_HEADINGS):
+        if _good_title(heading_text := _text(heading)) and len(heading_text) > len(text):
+            return heading_text
+    if _good_title(text):
+        return text
+    for candidate in (link, item):
+        for heading in candidate.iter(*_HEADINGS):
+            if _good_title(heading_text := _text(heading)):
+                return heading_text
+    for candidate_text in (link.get("title"), link.get("aria-label")):
+        if _good_title(cleaned := clean_text(candidate_text)):
+            return cleaned
+    for img in link.iter("img"):
+        if _good_title(alt := clean_text(img.get("alt"))):
+            return alt
+    return ""
+
+
+def _details(link: HtmlElement, item: HtmlElement) -> tuple[str | None, str | None]:
+    """The source (site name) and time text shown next to a link, if the item shows them."""
+    if item is link:
+        return None, None
+    inside_link = set(link.iter())
+    source: str | None = None
+    published: str | None = None
+    for el in item.iter():
+        if el in inside_link or not isinstance(el.tag, str) or el.tag in _HEADINGS:
+            continue
+        if published is None and el.tag == "time":
+            published = _strip_bullets(_text(el) or clean_text(el.get("datetime"))) or None
+            continue
+        attrs = _attrs(el)
+        if not attrs:
+            continue
+        text = _text(el)
+        if not text or len(text) > 60:
+            continue
+        if source is None and _SOURCE_ATTR.search(attrs) and not _DATE_TEXT.fullmatch(text):
+            source = text
+        elif published is None and _TIME_ATTR.search(attrs) and len(text) <= 40:
+            published = _strip_bullets(text) or None
+    return source, published
+
+
+def _strip_bullets(text: str) -> str:
+    return text.strip(" \u2022\u00b7|-\u2013\u2014/")
+
+
+def _base_href(tree: HtmlElement, page_url: str) -> str:
+    base = tree.find(".//base[@href]")
+    if base is not None:
+        href = (base.get("href") or "").strip()
+        if href:
+            return str(urljoin(page_url, href))
+    return page_url
+
+
+def find_related_links_in_tree(
+    tree: HtmlElement, base_url: str, *, limit: int = 20
+) -> list[RelatedLink]:
+    """:func:`find_related_links` on an already parsed page (the tree is not changed).
+
+    Args:
+        tree: the page as parsed by ``lxml.html``.
+        base_url: the page's URL.
+        limit: at most this many links.
+    """
+    if limit <= 0:
+        return []
+    resolve_from = _base_href(tree, base_url)
+    own = _canonical(base_url)
+    # None: not inside a box; False: inside site chrome; else the box element.
+    verdicts: dict[HtmlElement, HtmlElement | bool | None] = {}
+
+    def box_of(link: HtmlElement) -> HtmlElement | None:
+        chain: list[HtmlElement] = []
+        verdict: HtmlElement | bool | None = None
+        for el in link.iterancestors():
+            if el in verdicts:
+                verdict = verdicts[el]
+                break
+            chain.append(el)
+        # Walk from the outermost unknown ancestor inwards: chrome wins over a box inside it,
+        # and the outermost box is the one its links belong to.
+        for el in reversed(chain):
+            if verdict is False:
+                pass
+            elif _is_chrome(el):
+                verdict = False
+            elif verdict is None and _is_box(el):
+                verdict = el
+            verdicts[el] = verdict
+        return verdict if isinstance(verdict, HtmlElement) else None
+
+    found: dict[str, RelatedLink] = {}
+    for link in tree.iter("a"):
+        href = (link.get("href") or "").strip()
+        if not href or href.startswith("#"):
+            continue
+        if href.lower().startswith(("javascript:", "data:", "file:", "mailto:", "tel:", "sms:")):
+            continue
+        box = box_of(link)
+        if box is None:
+            continue
+        try:
+            url = urldefrag(urljoin(resolve_from, href))[0]
+        except ValueError:  # malformed (e.g. a bad IPv6 host)
+            continue
+        if not is_article_url(url) or _canonical(url) == own:
+            continue
+        item = _item_of(link, box)
+        title = _title_for(link, item)
+        if _ADS_TEXT.match(title) or _ADS_TEXT.match(_text(item)):
+            continue
+        key = _canonical(url)
+        previous = found.get(key)
+        if previous is not None:
+            # An image link and a headline link often share a URL: keep the better title.
+            if len(previous.title) < _MIN_TITLE <= len(title):
+                found[key] = RelatedLink(previous.url, title, previous.source, previous.published)
+            continue
+        if len(found) >= limit:
+            continue
+        source, published = _details(link, item)
+        found[key] = RelatedLink(url=url, title=title, source=source, published=published)
+    return [link for link in found.values() if link.title]
+
+
+_TERMINAL_CONTROLS = re.compile(r"[\x1b\x80-\x9f]")
+# 7-bit escape sequences (CSI, OSC/DCS/APC strings bounded in length, two-byte escapes) and
+# any lone C1 control. Bounded so one stray introducer can't swallow the rest of the page.
+_HTML_ESCAPES = re.compile(
+    r"\x1b\[[0-?]{0,64}[ -/]{0,8}[@-~]"
+    r"|\x1b[\]PX^_][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?"
+    r"|\x1b[ -/]{0,8}[0-~]?"
+    r"|[\x80-\x9f]"
+)
+
+
+def strip_terminal_escapes(html: str) -> str:
+    """Remove terminal escape sequences and C1 controls from a page before it is parsed.
+
+    The HTML parser drops a bare ESC but keeps the rest of its sequence (``[31m``), so
+    cleaning the extracted text afterwards is too late. Text is cleaned again afterwards.
+    """
+    if _TERMINAL_CONTROLS.search(html) is None:
+        return html
+    return _HTML_ESCAPES.sub("", html)
+
+
+def find_related_links(html: str, base_url: str, *, limit: int = 20) -> list[RelatedLink]:
+    """Find the links of a page's related-articles boxes, in page order, without duplicates.
+
+    Args:
+        html: the decoded page.
+        base_url: the page's URL (relative links are resolved against it, or its ``<base>``).
+        limit: at most this many links.
+
+    Returns:
+        Links to article-like pages, each with a cleaned title and, where the box shows
+        them, the source and the time text. Navigation, tag/section/author pages, login and
+        share links, ads, comments and the page itself are left out.
+    """
+    from trafilatura.utils import load_html
+
+    try:
+        tree = load_html(strip_terminal_escapes(html))
+    except (ValueError, etree.ParserError, RecursionError):
+        logger.debug("related links: cannot parse %s", base_url, exc_info=True)
+        return []
+    if tree is None:
+        return []
+    try:
+        return find_related_links_in_tree(tree, base_url, limit=limit)
+    except RecursionError:
+        return []
