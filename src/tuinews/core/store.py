@@ -34,7 +34,7 @@ from .models import Article, ExtractedArticle, Feed, ParsedEntry, ParsedFeed, Re
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_RAW_BYTES = 8 * 1024 * 1024
 
 _MIGRATIONS: list[str] = [
@@ -114,7 +114,15 @@ _MIGRATIONS: list[str] = [
         title, body, tokenize = 'porter unicode61 remove_diacritics 2'
     );
     """,
+    # 2: document frequencies of the full-text index, for related stories (term distinctiveness).
+    """
+    CREATE VIRTUAL TABLE story_vocab USING fts5vocab(story_fts, 'row');
+    """,
 ]
+
+# The tokenizer of story_fts (migration 1). The scratch table that stems words for related
+# stories must use the very same one, so that its terms are the index's terms.
+_FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
 
 
 def _ts(value: datetime | None) -> int | None:
@@ -204,6 +212,12 @@ class Store:
                 self.path, timeout=30.0, isolation_level=None, check_same_thread=False
             )
             conn.execute("PRAGMA busy_timeout = 30000")
+            # Look before changing anything: switching to WAL rewrites the file header, and a
+            # file from a newer version (or not a database) must be left exactly as it is.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                conn.close()
+                raise self._newer(version)
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
             log.debug("journal mode %s", mode)
             conn.execute("PRAGMA foreign_keys = ON")
@@ -235,6 +249,12 @@ class Store:
                     pass
             self._connections.clear()
         self._local = threading.local()
+
+    def _newer(self, version: int) -> StoreError:
+        return StoreError(
+            f"the cache {self.path} was written by a newer tuinews (schema {version}, this "
+            f"version knows {SCHEMA_VERSION}). It was left untouched: upgrade tuinews."
+        )
 
     def _error(self, exc: sqlite3.Error) -> StoreError:
         text = str(exc)
@@ -283,10 +303,7 @@ class Store:
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
         if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"the cache {self.path} was written by a newer tuinews (schema {version}, this "
-                f"version knows {SCHEMA_VERSION}). It was left untouched: upgrade tuinews."
-            )
+            raise self._newer(version)
         for number in range(version + 1, SCHEMA_VERSION + 1):
             script = _MIGRATIONS[number - 1]
             with self.transaction() as conn:
@@ -896,3 +913,110 @@ class Store:
             " (SELECT count(*) FROM articles WHERE extracted = 1 AND error IS NULL)"
         )[0]
         return {"feeds": row[0], "stories": row[1], "unread": row[2], "articles": row[3]}
+
+    # -- related stories: index terms, document frequencies, candidates -----------------
+
+    def _term_scratch(self) -> sqlite3.Connection:
+        """This thread's connection, with its temp scratch table for stemming words."""
+        conn = self.conn
+        if not getattr(self._local, "term_scratch", False):
+            try:
+                conn.execute(
+                    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.term_scratch USING fts5("
+                    f"body, tokenize = '{_FTS_TOKENIZE}')"
+                )
+                conn.execute(
+                    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.term_scratch_instance"
+                    " USING fts5vocab(term_scratch, 'instance')"
+                )
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+            self._local.term_scratch = True
+        return conn
+
+    def index_terms(self, words: Sequence[str]) -> dict[str, str]:
+        """Map words to the terms story_fts indexes them as ("closures" -> "closur").
+
+        The words go through the index's own tokenizer (in a temp table of this thread's
+        connection, so nothing is written to the cache), which keeps stemming exact. Words
+        that make no term are left out; a word that makes several maps to the first.
+        """
+        unique = [w for w in dict.fromkeys(words) if w]
+        if not unique:
+            return {}
+        conn = self._term_scratch()
+        out: dict[str, str] = {}
+        try:
+            conn.execute("DELETE FROM temp.term_scratch")
+            conn.execute(
+                "INSERT INTO temp.term_scratch (rowid, body) VALUES (1, ?)", (" ".join(unique),)
+            )
+            rows = conn.execute(
+                "SELECT term, offset FROM temp.term_scratch_instance ORDER BY offset"
+            ).fetchall()
+            if len(rows) == len(unique) and all(r[1] == i for i, r in enumerate(rows)):
+                out = {w: r[0] for w, r in zip(unique, rows, strict=True)}
+            else:
+                # Some word is not exactly one token: stem them one row each instead.
+                conn.execute("DELETE FROM temp.term_scratch")
+                conn.executemany(
+                    "INSERT INTO temp.term_scratch (rowid, body) VALUES (?, ?)",
+                    [(i + 1, w) for i, w in enumerate(unique)],
+                )
+                for doc, term in conn.execute(
+                    "SELECT doc, term FROM temp.term_scratch_instance ORDER BY doc, offset DESC"
+                ):
+                    out[unique[doc - 1]] = term
+            conn.execute("DELETE FROM temp.term_scratch")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        return out
+
+    def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many stories contain each index term (terms in no story are left out)."""
+        found: dict[str, int] = {}
+        unique = list(dict.fromkeys(terms))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for term, df in self._query(
+                f"SELECT term, doc FROM story_vocab WHERE term IN ({marks})", chunk
+            ):
+                found[term] = df
+        return found
+
+    def indexed_story_count(self) -> int:
+        """How many stories the full-text index holds (N for inverse document frequency)."""
+        return int(self._query("SELECT count(*) FROM stories")[0][0])
+
+    def story_texts(self, story_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """(title, body) as indexed: body is the article text if fetched, else the summary."""
+        found: dict[int, tuple[str, str]] = {}
+        for start in range(0, len(story_ids), 500):
+            chunk = list(story_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for rowid, title, body in self._query(
+                f"SELECT rowid, title, body FROM story_fts WHERE rowid IN ({marks})", chunk
+            ):
+                found[rowid] = (title or "", body or "")
+        return found
+
+    def stories_matching_any(
+        self, words: Sequence[str], *, limit: int, title_weight: float = 2.0
+    ) -> list[int]:
+        """Story ids containing any of ``words``, best BM25 first (candidates for similarity).
+
+        Args:
+            words: plain words; each is quoted, so FTS5 syntax in them is inert.
+            limit: how many ids at most.
+            title_weight: BM25 weight of the title column (the body weighs 1).
+        """
+        quoted = ['"' + w.replace('"', '""') + '"' for w in dict.fromkeys(words) if w.strip()]
+        if not quoted:
+            return []
+        rows = self._query(
+            "SELECT rowid FROM story_fts WHERE story_fts MATCH ?"
+            " ORDER BY bm25(story_fts, ?, 1.0) LIMIT ?",
+            (" OR ".join(quoted), title_weight, limit),
+        )
+        return [r[0] for r in rows]
