@@ -1,0 +1,865 @@
+"""The main screen: feeds and stories on the left, the article in the middle, related stories on
+the right, a status line at the bottom.
+
+This screen owns the workers. Everything slow (refresh, article fetches, related stories, adding
+and removing feeds, export, the first-run samples) runs in a thread worker calling the blocking
+:class:`~tuinews.core.service.Service`; the worker reports back with the messages nested in this
+class and never touches a widget. Quick store reads (a page of stories, counts, a flag change)
+run on the UI thread: they are single indexed queries.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from tuinews.core.errors import FetchError, TuinewsError
+from tuinews.core.models import Article, Feed, RelatedStory, Story
+from tuinews.core.service import FeedResult, RefreshSummary, Service
+from tuinews.core.store import StoryFilter
+from tuinews.core.text import clean_text, is_safe_url
+
+from ..widgets.article_view import ArticleState, ArticleView
+from ..widgets.feed_list import FeedChoice, FeedList
+from ..widgets.related_sidebar import RelatedSidebar
+from ..widgets.status_line import StatusLine
+from ..widgets.story_list import StoryList
+from .dialogs import ConfirmDialog, InputDialog
+
+if TYPE_CHECKING:
+    from ..app import TuinewsApp
+
+log = logging.getLogger(__name__)
+
+POSITION_KEY = "ui.position"
+EXPORT_DIR_KEY = "ui.export_dir"
+SIDEBAR_MIN_WIDTH = 100
+"""Below this many columns the related sidebar hides unless asked for."""
+HISTORY_LIMIT = 50
+
+
+class MainScreen(Screen[None]):
+    """The reader."""
+
+    BINDINGS = [
+        Binding("j", "next_story", "Next", id="next_story"),
+        Binding("k", "previous_story", "Previous", id="previous_story"),
+        Binding("n", "next_unread", "Next unread", id="next_unread"),
+        Binding("p", "previous_unread", "Prev unread", show=False, id="previous_unread"),
+        Binding("tab", "next_pane", "Next pane", show=False, id="next_pane"),
+        Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="previous_pane"),
+        # Priority: the lists would otherwise take PageDown/PageUp for themselves.
+        Binding(
+            "space,pagedown", "scroll_down", "Scroll", show=False, priority=True, id="scroll_down"
+        ),
+        Binding("b,pageup", "scroll_up", "Scroll up", show=False, priority=True, id="scroll_up"),
+        Binding("g", "top", "Top", show=False, id="top"),
+        Binding("G", "bottom", "Bottom", show=False, id="bottom"),
+        Binding("right_square_bracket", "next_feed", "Next feed", show=False, id="next_feed"),
+        Binding(
+            "left_square_bracket", "previous_feed", "Prev feed", show=False, id="previous_feed"
+        ),
+        Binding("o", "open_browser", "Browser", show=False, id="open_browser"),
+        Binding("y", "copy_link", "Copy link", show=False, id="copy_link"),
+        Binding("s", "toggle_star", "Star", id="toggle_star"),
+        Binding("m", "toggle_read", "Read/unread", show=False, id="toggle_read"),
+        Binding("r", "refresh_feed", "Refresh", id="refresh_feed"),
+        Binding("R", "refresh_all", "Refresh all", show=False, id="refresh_all"),
+        Binding("e", "export", "Export", show=False, id="export"),
+        Binding("slash", "search", "Search", id="search"),
+        Binding("a", "add_feed", "Add feed", show=False, id="add_feed"),
+        Binding("d", "remove_feed", "Remove feed", show=False, id="remove_feed"),
+        Binding("backslash", "toggle_sidebar", "Sidebar", show=False, id="toggle_sidebar"),
+        Binding("backspace", "back", "Back", show=False, id="back"),
+        Binding("escape", "cancel", "Stop refresh / clear search", show=False, id="cancel"),
+    ]
+
+    sidebar_shown: var[bool | None] = var(None)
+    """The user's choice for the sidebar (None: automatic, by width)."""
+
+    # -- messages from the workers -------------------------------------------------------
+
+    class RefreshProgress(Message):
+        """A feed of a refresh is done. Later progress replaces earlier progress."""
+
+        def __init__(self, done: int, total: int, failed: int, result: FeedResult) -> None:
+            super().__init__()
+            self.done = done
+            """Feeds done so far."""
+            self.total = total
+            """Feeds in this refresh."""
+            self.failed = failed
+            """Feeds that failed so far."""
+            self.result = result
+            """What happened to the feed just done."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, MainScreen.RefreshProgress)
+
+    class RefreshDone(Message):
+        """A refresh (or the first-run samples) finished."""
+
+        def __init__(self, summary: RefreshSummary, label: str) -> None:
+            super().__init__()
+            self.summary = summary
+            """What the refresh did."""
+            self.label = label
+            """What was refreshed ("all feeds", a feed's title, "the samples")."""
+
+    class ArticleFetched(Message):
+        """A story's full text arrived (or the page had none: ``article.error``)."""
+
+        def __init__(self, story_id: int, article: Article) -> None:
+            super().__init__()
+            self.story_id = story_id
+            """The story."""
+            self.article = article
+            """Its article as fetched and extracted."""
+
+    class ArticleFailed(Message):
+        """A story's page could not be fetched."""
+
+        def __init__(self, story_id: int, error: str) -> None:
+            super().__init__()
+            self.story_id = story_id
+            """The story."""
+            self.error = error
+            """Why (user-facing, untrusted: may quote a server)."""
+
+    class RelatedFound(Message):
+        """Related stories of a story were computed."""
+
+        def __init__(self, story_id: int, items: list[RelatedStory]) -> None:
+            super().__init__()
+            self.story_id = story_id
+            """The story they relate to."""
+            self.items = items
+            """The related items, grouped by ``group``."""
+
+    class FeedAdded(Message):
+        """A subscription was added and fetched."""
+
+        def __init__(self, feed: Feed, new: int) -> None:
+            super().__init__()
+            self.feed = feed
+            """The new feed."""
+            self.new = new
+            """How many stories it brought."""
+
+    class FeedRemoved(Message):
+        """A subscription was removed."""
+
+        def __init__(self, feed_id: int, title: str) -> None:
+            super().__init__()
+            self.feed_id = feed_id
+            """The removed feed's id."""
+            self.title = title
+            """Its title (untrusted)."""
+
+    class Exported(Message):
+        """Stories were written as Markdown files."""
+
+        def __init__(self, paths: list[Path]) -> None:
+            super().__init__()
+            self.paths = paths
+            """The files written."""
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    def __init__(self, service: Service, *, load_samples: bool = False) -> None:
+        super().__init__(id="main")
+        self.service = service
+        self._load_samples = load_samples
+        self._history: list[int] = []
+        self._cancel_refresh: threading.Event | None = None
+        self._search_query: str | None = None
+
+    @property
+    def tuinews_app(self) -> TuinewsApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="panes"):
+            with Vertical(id="feed-pane"):
+                yield FeedList(id="feeds")
+                yield Static(Text(""), id="feed-error", markup=False)
+                yield StoryList(self.service.store, id="stories")
+            yield ArticleView(id="article")
+            yield RelatedSidebar(id="related")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    @property
+    def feeds(self) -> FeedList:
+        return self.query_one(FeedList)
+
+    @property
+    def stories(self) -> StoryList:
+        return self.query_one(StoryList)
+
+    @property
+    def article(self) -> ArticleView:
+        return self.query_one(ArticleView)
+
+    @property
+    def sidebar(self) -> RelatedSidebar:
+        return self.query_one(RelatedSidebar)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one(StatusLine)
+
+    async def on_mount(self) -> None:
+        position: dict[str, Any] = self.service.store.get_setting(POSITION_KEY, {}) or {}
+        self.reload_feeds(keep=str(position.get("feed") or "all"))
+        choice = self.feeds.current
+        self.stories.set_filter(
+            choice.filter if choice else StoryFilter(), keep_story=position.get("story")
+        )
+        self.show_feed_error(choice)
+        self.stories.focus()
+        self._apply_sidebar()
+        opened = position.get("open")
+        if isinstance(opened, int):
+            try:
+                story = self.service.story(opened)
+            except TuinewsError:
+                story = None
+            if story is not None:
+                await self.open_story(story, scroll_y=float(position.get("scroll") or 0))
+        if self._load_samples:
+            self.status.activity = "loading the samples…"
+            self.run_refresh(None, samples=True)
+
+    def save_position(self) -> None:
+        """Remember the feed, the story and the article's scroll for the next start."""
+        choice = self.feeds.current
+        current = self.stories.current_story
+        opened = self.article.story
+        try:
+            self.service.store.set_setting(
+                POSITION_KEY,
+                {
+                    "feed": choice.key if choice else "all",
+                    "story": current.id if current else None,
+                    "open": opened.id if opened else None,
+                    "scroll": round(self.article.scroll_y),
+                },
+            )
+        except TuinewsError as exc:  # the cache is busy or gone: not worth an error on quit
+            log.warning("could not save the position: %s", exc)
+
+    # -- feeds and the story list ----------------------------------------------------------
+
+    def reload_feeds(self, keep: str | None = None) -> None:
+        """Re-read the subscriptions and their counts."""
+        store = self.service.store
+        self.feeds.show_feeds(
+            self.service.feeds(),
+            unread=store.count_stories(StoryFilter(unread=True)),
+            starred=store.count_stories(StoryFilter(starred=True)),
+            keep=keep,
+        )
+
+    def show_feed_error(self, choice: FeedChoice | None) -> None:
+        error = self.query_one("#feed-error", Static)
+        feed = choice.feed if choice else None
+        if feed is not None and feed.last_error:
+            text = Text("! ", style="bold red")
+            text.append(clean_text(feed.last_error))
+            error.update(text)
+            error.display = True
+        else:
+            error.display = False
+
+    @on(FeedList.Chosen)
+    def show_feed(self, event: FeedList.Chosen) -> None:
+        self._search_query = None
+        self.stories.set_filter(event.choice.filter)
+        self.show_feed_error(event.choice)
+
+    @on(FeedList.Activated)
+    def enter_feed(self, event: FeedList.Activated) -> None:
+        if self.stories.filter != event.choice.filter or self._search_query:
+            self._search_query = None
+            self.stories.set_filter(event.choice.filter)
+        self.stories.focus()
+
+    @on(StoryList.Highlighted)
+    def update_position(self, event: StoryList.Highlighted) -> None:
+        self.update_status_position()
+
+    def update_status_position(self) -> None:
+        stories = self.stories
+        if self._search_query is not None:
+            where = f"search “{clean_text(self._search_query)}”"
+        else:
+            choice = self.feeds.current
+            where = choice.label if choice else "All"
+        if stories.count:
+            self.status.position = f"{stories.cursor + 1}/{stories.count:,} · {where}"
+        else:
+            self.status.position = f"no stories · {where}"
+
+    @on(StoryList.Selected)
+    async def open_selected(self, event: StoryList.Selected) -> None:
+        await self.open_story(event.story)
+
+    # -- opening a story ---------------------------------------------------------------------
+
+    async def open_story(
+        self, story: Story, *, scroll_y: float = 0.0, remember: bool = True
+    ) -> None:
+        """Show a story: its stored article at once, else its summary while a worker fetches.
+
+        Opening marks it read. ``remember`` puts the story on the Backspace history.
+        """
+        previous = self.article.story
+        if remember and previous is not None and previous.id != story.id:
+            self._history.append(previous.id)
+            del self._history[:-HISTORY_LIMIT]
+        if not story.read:
+            self.service.set_read(story.id, True)
+            story = self.service.story(story.id)
+            self.stories.mark(story.id, read=True)
+            self.reload_feeds()
+        # A pure store read first: cached_article() would extract a stored raw page on this
+        # thread; that case (and the network) goes to the worker.
+        if self.service.store.article(story.id) is not None:
+            article = self.service.cached_article(story.id)
+            state = ArticleState(
+                story, article, "summary" if article and article.error else "cache",
+                article.error if article else None,
+            )
+            await self.article.show(state, scroll_y=scroll_y)
+        else:
+            await self.article.show(ArticleState(story, None, "loading"), scroll_y=scroll_y)
+            self.fetch_article(story.id)
+        if self.sidebar.story_id != story.id:
+            self.sidebar.show_loading(story.id)
+        self.find_related(story.id)
+        self.save_position()
+
+    @work(thread=True, exclusive=True, group="article", exit_on_error=False)
+    def fetch_article(self, story_id: int) -> None:
+        """Fetch and extract a story's page (network), in a thread."""
+        try:
+            article = self.service.fetch_article(story_id)
+        except FetchError as exc:
+            self.post_message(self.ArticleFailed(story_id, exc.message))
+            return
+        except TuinewsError as exc:
+            self.post_message(self.ArticleFailed(story_id, exc.message))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.ArticleFetched(story_id, article))
+
+    @on(ArticleFetched)
+    async def show_fetched_article(self, event: ArticleFetched) -> None:
+        self.stories.mark(event.story_id, has_article=True)
+        current = self.article.state
+        if current is None or current.story.id != event.story_id:
+            return
+        article = event.article
+        source = "summary" if article.error else "network"
+        await self.article.show(
+            ArticleState(current.story, article, source, article.error),
+            scroll_y=self.article.scroll_y,
+        )
+        # A page may link to stories that are in the cache: recompute with its links.
+        self.find_related(event.story_id)
+
+    @on(ArticleFailed)
+    async def show_fetch_error(self, event: ArticleFailed) -> None:
+        current = self.article.state
+        if current is None or current.story.id != event.story_id:
+            return
+        await self.article.show(
+            ArticleState(current.story, None, "summary", event.error),
+            scroll_y=self.article.scroll_y,
+        )
+
+    @work(thread=True, exclusive=True, group="related", exit_on_error=False)
+    def find_related(self, story_id: int) -> None:
+        """Compute the related stories of a story, in a thread."""
+        items = self.service.related(story_id)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.RelatedFound(story_id, items))
+
+    @on(RelatedFound)
+    def show_related(self, event: RelatedFound) -> None:
+        opened = self.article.story
+        if opened is not None and opened.id == event.story_id:
+            self.sidebar.show_items(event.story_id, event.items)
+
+    @on(RelatedSidebar.Chosen)
+    async def open_related(self, event: RelatedSidebar.Chosen) -> None:
+        item = event.item
+        if item.story_id is not None:
+            try:
+                story = self.service.story(item.story_id)
+            except TuinewsError as exc:
+                self.notify(exc.message, severity="error", markup=False)
+                return
+            self.stories.go_to_story(story.id)
+            await self.open_story(story)
+        elif item.url and is_safe_url(item.url):
+            self.notify(
+                f"Not in the cache: {clean_text(item.url)} (copied; open it in a browser)",
+                markup=False,
+            )
+            self.app.copy_to_clipboard(clean_text(item.url))
+        else:
+            self.notify("This item has no address to open.", severity="warning")
+
+    @on(ArticleView.LinkOpened)
+    def open_article_link(self, event: ArticleView.LinkOpened) -> None:
+        self.open_url(event.url)
+
+    def open_url(self, url: str | None) -> None:
+        if url and is_safe_url(url):
+            self.app.open_url(clean_text(url))
+            self.notify(f"Opening {clean_text(url)}", markup=False)
+        else:
+            self.notify(
+                f"Not opening a non-http(s) link: {clean_text(url or '(none)')}",
+                severity="warning",
+                markup=False,
+            )
+
+    # -- refresh -----------------------------------------------------------------------------
+
+    def run_refresh(self, feed_ids: list[int] | None, *, samples: bool = False) -> None:
+        if self._cancel_refresh is not None:
+            self._cancel_refresh.set()
+        cancel = threading.Event()
+        self._cancel_refresh = cancel
+        if samples:
+            label = "the samples"
+        elif feed_ids is None:
+            label = "all feeds"
+        else:
+            choice = self.feeds.current
+            label = choice.label if choice and choice.feed else "the feed"
+        self.status.activity = f"refreshing {label}…"
+        self.refresh_worker(feed_ids, cancel, samples, label)
+
+    @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
+    def refresh_worker(
+        self,
+        feed_ids: list[int] | None,
+        cancel: threading.Event,
+        samples: bool,
+        label: str,
+    ) -> None:
+        """Refresh feeds (or load the samples) in a thread, reporting each feed."""
+        failed = 0
+
+        def progress(done: int, total: int, result: FeedResult) -> None:
+            nonlocal failed
+            if result.outcome == "failed":
+                failed += 1
+            self.post_message(self.RefreshProgress(done, total, failed, result))
+
+        if samples:
+            summary = self.service.load_samples(progress=progress, cancel=cancel)
+        else:
+            summary = self.service.refresh(feed_ids, progress=progress, cancel=cancel)
+        self.post_message(self.RefreshDone(summary, label))
+
+    @on(RefreshProgress)
+    def show_refresh_progress(self, event: RefreshProgress) -> None:
+        text = f"refreshing {event.done}/{event.total} feeds"
+        if event.failed:
+            text += f", {event.failed} failed"
+        self.status.activity = text
+        self.reload_lists()
+
+    @on(RefreshDone)
+    def finish_refresh(self, event: RefreshDone) -> None:
+        self._cancel_refresh = None
+        self.status.activity = ""
+        self.reload_lists()
+        summary = event.summary
+        text = (
+            f"Refreshed {escape(clean_text(event.label))}: {summary.new_stories} new"
+            f" {'story' if summary.new_stories == 1 else 'stories'}"
+        )
+        failed = summary.failed
+        if failed:
+            names = ", ".join(escape(clean_text(r.title or r.url)) for r in failed[:3])
+            text += f", {len(failed)} failed ({names}{', …' if len(failed) > 3 else ''})"
+        self.notify(text, severity="warning" if failed else "information")
+
+    def reload_lists(self) -> None:
+        """Re-read the feed counts and the story list, keeping the cursor on its story."""
+        self.reload_feeds()
+        self.show_feed_error(self.feeds.current)
+        self.stories.reload()
+        self.update_status_position()
+
+    # -- worker failures -------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """One place turns a failed worker into a notification."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        message = error.message if isinstance(error, TuinewsError) else repr(error)
+        log.error("worker %s failed: %r", event.worker.name, error)
+        if event.worker.group == "refresh":
+            self.status.activity = ""
+            self._cancel_refresh = None
+            self.reload_lists()
+        self.notify(f"{event.worker.name}: {message}", severity="error", markup=False)
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def _focused_on_article(self) -> bool:
+        focused = self.focused
+        if focused is None:
+            return False
+        return focused is self.article or self.article in focused.ancestors
+
+    async def action_next_story(self) -> None:
+        await self._step(1)
+
+    async def action_previous_story(self) -> None:
+        await self._step(-1)
+
+    async def _step(self, step: int) -> None:
+        stories = self.stories
+        before = stories.cursor
+        stories.cursor += step
+        # While reading, j/k turn the page to the next story.
+        if self._focused_on_article() and stories.cursor != before:
+            story = stories.current_story
+            if story is not None:
+                await self.open_story(story)
+
+    async def action_next_unread(self) -> None:
+        await self._jump_unread(forward=True)
+
+    async def action_previous_unread(self) -> None:
+        await self._jump_unread(forward=False)
+
+    async def _jump_unread(self, *, forward: bool) -> None:
+        """Open the next (older) or previous (newer) unread story, in any feed."""
+        anchor = self.article.story
+        if anchor is None:
+            # Nothing open yet: the highlighted story counts, if it is itself unread.
+            anchor = self.stories.current_story
+            if anchor is not None and not anchor.read and forward:
+                await self.open_story(anchor)
+                return
+        story_id = self.service.store.next_unread(anchor.id if anchor else None, forward=forward)
+        if story_id is None:
+            self.notify("No more unread stories." if forward else "No newer unread stories.")
+            return
+        story = self.service.story(story_id)
+        if not self.stories.go_to_story(story_id):
+            # Not in this list: show its feed.
+            self._search_query = None
+            self.feeds.select_key(f"feed:{story.feed_id}")
+            choice = self.feeds.current
+            self.stories.set_filter(
+                choice.filter if choice else StoryFilter(feed_id=story.feed_id),
+                keep_story=story_id,
+            )
+            self.show_feed_error(choice)
+        await self.open_story(story)
+
+    def _panes(self) -> list[Any]:
+        panes: list[Any] = [self.feeds, self.stories, self.article]
+        if self.sidebar.display:
+            panes.append(self.sidebar.options)
+        return panes
+
+    def _move_focus(self, step: int) -> None:
+        panes = self._panes()
+        focused = self.focused
+        index = 0
+        for i, pane in enumerate(panes):
+            if focused is pane or (focused is not None and pane in focused.ancestors):
+                index = i
+                break
+        else:
+            index = -1 if step > 0 else 0
+        panes[(index + step) % len(panes)].focus()
+
+    def action_next_pane(self) -> None:
+        self._move_focus(1)
+
+    def action_previous_pane(self) -> None:
+        self._move_focus(-1)
+
+    async def action_scroll_down(self) -> None:
+        """Page down in the article; at its end, open the next unread story."""
+        if self.article.story is None:
+            story = self.stories.current_story
+            if story is not None:
+                await self.open_story(story)
+            return
+        if self.article.at_end:
+            await self._jump_unread(forward=True)
+        else:
+            self.article.scroll_page_down(animate=False)
+
+    def action_scroll_up(self) -> None:
+        self.article.scroll_page_up(animate=False)
+
+    def action_top(self) -> None:
+        if self._focused_on_article():
+            self.article.scroll_home(animate=False)
+        else:
+            self.stories.action_first()
+
+    def action_bottom(self) -> None:
+        if self._focused_on_article():
+            self.article.scroll_end(animate=False)
+        else:
+            self.stories.action_last()
+
+    def action_next_feed(self) -> None:
+        self.feeds.move(1)
+
+    def action_previous_feed(self) -> None:
+        self.feeds.move(-1)
+
+    def _target_story(self) -> Story | None:
+        """The story an action applies to: the open one while reading, else the cursor's."""
+        if self._focused_on_article() and self.article.story is not None:
+            return self.service.story(self.article.story.id)
+        story = self.stories.current_story
+        return self.service.story(story.id) if story else None
+
+    def action_open_browser(self) -> None:
+        story = self._target_story()
+        if story is None:
+            return
+        self.open_url(story.link)
+
+    def action_copy_link(self) -> None:
+        story = self._target_story()
+        if story is None or not story.link:
+            self.notify("This story has no link.", severity="warning")
+            return
+        self.app.copy_to_clipboard(clean_text(story.link))
+        self.notify(f"Copied {clean_text(story.link)}", markup=False)
+
+    def action_toggle_star(self) -> None:
+        story = self._target_story()
+        if story is None:
+            return
+        self.service.set_starred(story.id, not story.starred)
+        self.stories.mark(story.id, starred=not story.starred)
+        self.reload_feeds()
+        self.notify("Starred." if not story.starred else "Unstarred.", timeout=2)
+
+    def action_toggle_read(self) -> None:
+        story = self._target_story()
+        if story is None:
+            return
+        self.service.set_read(story.id, not story.read)
+        self.stories.mark(story.id, read=not story.read)
+        self.reload_feeds()
+
+    def action_refresh_feed(self) -> None:
+        choice = self.feeds.current
+        if choice is not None and choice.feed is not None:
+            self.run_refresh([choice.feed.id])
+        else:
+            self.run_refresh(None)
+
+    def action_refresh_all(self) -> None:
+        self.run_refresh(None)
+
+    def action_cancel(self) -> None:
+        if self._cancel_refresh is not None:
+            self._cancel_refresh.set()
+            self.status.activity = "stopping the refresh…"
+        elif self._search_query is not None:
+            self._search_query = None
+            choice = self.feeds.current
+            self.stories.set_filter(choice.filter if choice else StoryFilter())
+            self.update_status_position()
+
+    def action_search(self) -> None:
+        def search(query: str | None) -> None:
+            if not query:
+                return
+            self._search_query = query
+            self.stories.set_filter(StoryFilter(search=query))
+            self.stories.focus()
+            self.update_status_position()
+            if not self.stories.count:
+                self.notify(f"Nothing in the cache matches {clean_text(query)!r}.", markup=False)
+
+        self.app.push_screen(
+            InputDialog(
+                "Search the cache",
+                value=self._search_query or "",
+                placeholder="words to find in titles and full text",
+                hint="Escape on the list goes back to the feed.",
+                ok_label="Search",
+                dialog_id="search-dialog",
+            ),
+            search,
+        )
+
+    def action_add_feed(self) -> None:
+        def add(url: str | None) -> None:
+            if url:
+                self.status.activity = f"adding {clean_text(url)}…"
+                self.add_feed_worker(url)
+
+        self.app.push_screen(
+            InputDialog(
+                "Add a feed",
+                placeholder="https://example.com/feed.xml or a site's address",
+                hint="A web page that links to its feed works too.",
+                ok_label="Add",
+                dialog_id="add-feed-dialog",
+            ),
+            add,
+        )
+
+    @work(thread=True, exclusive=True, group="add-feed", exit_on_error=False)
+    def add_feed_worker(self, url: str) -> None:
+        """Subscribe (fetch, autodiscover, store) in a thread."""
+        feed, new = self.service.add_feed(url)
+        self.post_message(self.FeedAdded(feed, new))
+
+    @on(FeedAdded)
+    def show_added_feed(self, event: FeedAdded) -> None:
+        self.status.activity = ""
+        self.reload_feeds(keep=f"feed:{event.feed.id}")
+        choice = self.feeds.current
+        if choice is not None:
+            self.stories.set_filter(choice.filter)
+            self.show_feed_error(choice)
+        self.notify(
+            f"Added {clean_text(event.feed.title)} ({event.new} stories)", markup=False
+        )
+
+    def action_remove_feed(self) -> None:
+        choice = self.feeds.current
+        if choice is None or choice.feed is None:
+            self.notify("Choose a feed in the list first.", severity="warning")
+            return
+        feed = choice.feed
+        question = Text("Remove the feed ")
+        question.append(clean_text(feed.title), style="bold")
+        question.append(f" and its {feed.unread} unread stories?")
+
+        def remove(yes: bool | None) -> None:
+            if yes:
+                self.remove_feed_worker(feed.id, feed.title)
+
+        self.app.push_screen(ConfirmDialog(question, yes_label="Remove"), remove)
+
+    @work(thread=True, exclusive=True, group="remove-feed", exit_on_error=False)
+    def remove_feed_worker(self, feed_id: int, title: str) -> None:
+        """Unsubscribe in a thread (deleting many stories can take a moment)."""
+        self.service.remove_feed(feed_id)
+        self.post_message(self.FeedRemoved(feed_id, title))
+
+    @on(FeedRemoved)
+    async def show_removed_feed(self, event: FeedRemoved) -> None:
+        self.reload_feeds(keep="all")
+        self.stories.set_filter(StoryFilter())
+        self.show_feed_error(self.feeds.current)
+        opened = self.article.story
+        if opened is not None and opened.feed_id == event.feed_id:
+            await self.article.clear()
+        self._history = [i for i in self._history if self._exists(i)]
+        self.notify(f"Removed {clean_text(event.title)}", markup=False)
+
+    def _exists(self, story_id: int) -> bool:
+        try:
+            self.service.story(story_id)
+        except TuinewsError:
+            return False
+        return True
+
+    def action_export(self) -> None:
+        story = self._target_story()
+        if story is None:
+            self.notify("No story to export.", severity="warning")
+            return
+        default_dir = self.service.store.get_setting(EXPORT_DIR_KEY) or str(Path.cwd())
+
+        def export(path: str | None) -> None:
+            if not path:
+                return
+            destination = Path(path).expanduser()
+            folder = destination.parent if destination.suffix.lower() == ".md" else destination
+            self.service.store.set_setting(EXPORT_DIR_KEY, str(folder))
+            self.status.activity = "exporting…"
+            self.export_worker([story.id], destination)
+
+        self.app.push_screen(
+            InputDialog(
+                "Export as Markdown to",
+                value=default_dir,
+                hint="A folder (the file is named after the story) or a path ending in .md.",
+                ok_label="Export",
+                dialog_id="export-dialog",
+            ),
+            export,
+        )
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def export_worker(self, story_ids: list[int], destination: Path) -> None:
+        """Write Markdown files in a thread (may fetch the full text first)."""
+        paths = self.service.export(story_ids, destination)
+        self.post_message(self.Exported(paths))
+
+    @on(Exported)
+    def show_exported(self, event: Exported) -> None:
+        self.status.activity = ""
+        names = ", ".join(str(p) for p in event.paths)
+        self.notify(f"Exported to {names}", markup=False)
+
+    def action_toggle_sidebar(self) -> None:
+        self.sidebar_shown = not self.sidebar.display
+
+    async def action_back(self) -> None:
+        if not self._history:
+            self.notify("Nothing to go back to.", timeout=2)
+            return
+        story_id = self._history.pop()
+        try:
+            story = self.service.story(story_id)
+        except TuinewsError:
+            return
+        self.stories.go_to_story(story_id)
+        await self.open_story(story, remember=False)
+
+    # -- layout --------------------------------------------------------------------------
+
+    def watch_sidebar_shown(self, shown: bool | None) -> None:
+        self._apply_sidebar()
+
+    def on_resize(self) -> None:
+        self._apply_sidebar()
+
+    def _apply_sidebar(self) -> None:
+        wide = self.size.width >= SIDEBAR_MIN_WIDTH
+        self.set_class(not wide, "narrow")
+        shown = wide if self.sidebar_shown is None else self.sidebar_shown
+        self.set_class(not shown, "no-sidebar")

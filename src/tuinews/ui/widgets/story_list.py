@@ -1,0 +1,368 @@
+"""The story list: a Line-API widget that only ever holds the rows it shows.
+
+The list can hold 100,000 stories. It knows only how many there are (one ``count`` query) and
+asks the store for pages of :data:`PAGE_SIZE` rows as the viewport needs them, keeping a few pages
+in an LRU cache. The page after a cached page is read by keyset continuation (its cost does not
+grow with the position); a jump (``G``, a click on the scrollbar) reads its page by OFFSET.
+Model: Textualize/toolong ``log_lines.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from datetime import UTC, datetime
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tuinews.core.models import Story
+from tuinews.core.store import Store, StoryFilter
+from tuinews.core.text import clean_text
+
+PAGE_SIZE = 100
+"""Rows per store query."""
+CACHED_PAGES = 8
+"""Pages kept in the LRU cache."""
+
+
+def story_age(published: datetime | None, now: datetime | None = None) -> str:
+    """A short age for a story ("5m", "3h", "2d", "Mar 04", "2019")."""
+    if published is None:
+        return ""
+    now = now or datetime.now(UTC)
+    seconds = (now - published).total_seconds()
+    if seconds < 0:
+        return "now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h"
+    if seconds < 30 * 86400:
+        return f"{int(seconds // 86400)}d"
+    if published.year == now.year:
+        return published.strftime("%b %d")
+    return str(published.year)
+
+
+class StoryList(ScrollView, can_focus=True):
+    """The stories of one filter, newest first, one line each, with a cursor."""
+
+    COMPONENT_CLASSES = {
+        "story-list--cursor",
+        "story-list--unread",
+        "story-list--read",
+        "story-list--meta",
+        "story-list--star",
+    }
+
+    DEFAULT_CSS = """
+    StoryList {
+        background: $surface;
+        overflow-x: hidden;
+    }
+    StoryList > .story-list--cursor {
+        background: $block-cursor-blurred-background;
+    }
+    StoryList:focus > .story-list--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+    }
+    StoryList > .story-list--unread {
+        text-style: bold;
+    }
+    StoryList > .story-list--read {
+        color: $text-muted;
+    }
+    StoryList > .story-list--meta {
+        color: $text-muted;
+    }
+    StoryList > .story-list--star {
+        color: $warning;
+    }
+    """
+
+    BINDINGS = [
+        Binding("down", "cursor_down", "Down", show=False, id="list_down"),
+        Binding("up", "cursor_up", "Up", show=False, id="list_up"),
+        Binding("home", "first", "First story", show=False, id="list_first"),
+        Binding("end", "last", "Last story", show=False, id="list_last"),
+        Binding("enter", "select", "Open", id="list_open"),
+    ]
+
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+    """The row of the highlighted story."""
+
+    class Highlighted(Message):
+        """The cursor moved to another story."""
+
+        def __init__(self, story_list: StoryList, story: Story | None, index: int) -> None:
+            super().__init__()
+            self.story_list = story_list
+            """The list that sent this."""
+            self.story = story
+            """The highlighted story (None for an empty list)."""
+            self.index = index
+            """Its row number."""
+
+        @property
+        def control(self) -> StoryList:
+            return self.story_list
+
+    class Selected(Message):
+        """The user chose a story (Enter or a click on the highlighted row)."""
+
+        def __init__(self, story_list: StoryList, story: Story, index: int) -> None:
+            super().__init__()
+            self.story_list = story_list
+            """The list that sent this."""
+            self.story = story
+            """The chosen story."""
+            self.index = index
+            """Its row number."""
+
+        @property
+        def control(self) -> StoryList:
+            return self.story_list
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._store = store
+        self.filter = StoryFilter()
+        """Which stories the list shows."""
+        self.count = 0
+        """How many stories the filter holds."""
+        self._pages: OrderedDict[int, list[Story]] = OrderedDict()
+        self._loaded = False
+        self.queries = 0
+        """Store queries made (for tests and the log): each is one page, never the whole list."""
+
+    # -- data ----------------------------------------------------------------------------
+
+    def set_filter(self, flt: StoryFilter, *, keep_story: int | None = None) -> None:
+        """Show another list (a feed, Unread, Starred, a search) from its first row.
+
+        Args:
+            flt: the new filter.
+            keep_story: put the cursor on this story if the new list holds it.
+        """
+        self.filter = flt
+        self.reload(keep_story=keep_story, reset=True)
+
+    def reload(self, *, keep_story: int | None = None, reset: bool = False) -> None:
+        """Re-read the count and drop cached pages (after a refresh or a change of filter).
+
+        Args:
+            keep_story: the story the cursor should stay on (default: the current one).
+            reset: start from the top unless ``keep_story`` is found.
+        """
+        current = None if reset else self.current_story
+        target = keep_story if keep_story is not None else (current.id if current else None)
+        old_cursor = 0 if reset else self.cursor
+        self._pages.clear()
+        self.count = self._store.count_stories(self.filter)
+        self._loaded = True
+        self.virtual_size = Size(self.size.width, self.count)
+        index = None
+        if target is not None:
+            index = self._store.index_of(target, self.filter)
+            if index is not None and index < self.count:
+                found = self.story_at(index)
+                if found is None or found.id != target:
+                    index = None  # the story is not in this list
+        if index is None or index >= self.count:
+            index = min(old_cursor, max(0, self.count - 1))
+        self.cursor = index
+        self.refresh()
+
+    def _page(self, number: int) -> list[Story]:
+        page = self._pages.get(number)
+        if page is not None:
+            self._pages.move_to_end(number)
+            return page
+        previous = self._pages.get(number - 1)
+        self.queries += 1
+        if previous and len(previous) == PAGE_SIZE and not self.filter.search:
+            # Keyset continuation: as cheap at row 99,900 as at row 100.
+            after = self._store.sort_position(previous[-1].id)
+            page = self._store.list_stories(self.filter, limit=PAGE_SIZE, after=after)
+        else:
+            page = self._store.list_stories(
+                self.filter, limit=PAGE_SIZE, offset=number * PAGE_SIZE
+            )
+        self._pages[number] = page
+        while len(self._pages) > CACHED_PAGES:
+            self._pages.popitem(last=False)
+        return page
+
+    def story_at(self, index: int) -> Story | None:
+        """The story on row ``index`` (read from the cache or one page query)."""
+        if index < 0 or index >= self.count:
+            return None
+        page = self._page(index // PAGE_SIZE)
+        offset = index % PAGE_SIZE
+        return page[offset] if offset < len(page) else None
+
+    @property
+    def current_story(self) -> Story | None:
+        """The story under the cursor."""
+        return self.story_at(self.cursor) if self._loaded else None
+
+    def mark(self, story_id: int, **changes: bool) -> None:
+        """Change the read/starred marks of a cached row."""
+        for page in self._pages.values():
+            for i, row in enumerate(page):
+                if row.id == story_id:
+                    page[i] = dataclasses.replace(row, **changes)
+                    self.refresh()
+                    return
+
+    def go_to_story(self, story_id: int) -> bool:
+        """Move the cursor to a story of this list; False when the list does not hold it."""
+        # index_of counts the rows before the story's position; it does not check that the
+        # story passes the filter, so the row found must be the story itself.
+        for attempt in range(2):
+            index = self._store.index_of(story_id, self.filter)
+            if index is None or index >= self.count:
+                return False
+            story = self.story_at(index)
+            if story is not None and story.id == story_id:
+                self.cursor = index
+                return True
+            if attempt == 0:
+                # The cached pages may be stale (a story just left the Unread list).
+                self._pages.clear()
+                self.count = self._store.count_stories(self.filter)
+                self.virtual_size = Size(self.size.width, self.count)
+        return False
+
+    # -- cursor ----------------------------------------------------------------------------
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, self.count - 1)) if self.count else 0
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.scroll_to_cursor()
+        self.refresh()
+        self.post_message(self.Highlighted(self, self.current_story, new))
+
+    def scroll_to_cursor(self) -> None:
+        height = self.scrollable_content_region.height or 1
+        top = int(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def action_cursor_down(self) -> None:
+        self.cursor += 1
+
+    def action_cursor_up(self) -> None:
+        self.cursor -= 1
+
+    def action_page_down(self) -> None:
+        self.cursor += max(1, self.scrollable_content_region.height - 1)
+
+    def action_page_up(self) -> None:
+        self.cursor -= max(1, self.scrollable_content_region.height - 1)
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = max(0, self.count - 1)
+
+    def action_select(self) -> None:
+        story = self.current_story
+        if story is not None:
+            self.post_message(self.Selected(self, story, self.cursor))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, self.count)
+        self.scroll_to_cursor()
+
+    async def on_click(self, event: events.Click) -> None:
+        row = int(self.scroll_y) + event.y
+        if 0 <= row < self.count:
+            if row == self.cursor or event.chain > 1:
+                self.cursor = row
+                self.action_select()
+            else:
+                self.cursor = row
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def row_text(self, story: Story, width: int) -> Text:
+        """One row: marks, title, source and age, cut to ``width`` cells."""
+        meta_style = self.get_component_rich_style("story-list--meta", partial=True)
+        star_style = self.get_component_rich_style("story-list--star", partial=True)
+        title_style = self.get_component_rich_style(
+            "story-list--read" if story.read else "story-list--unread", partial=True
+        )
+        age = story_age(story.published)
+        source = clean_text(story.feed_title) if width >= 56 and not self.filter.feed_id else ""
+        right = Text()
+        if source:
+            # A fixed-width column keeps the titles and ages aligned.
+            column = min(18, max(8, width // 4))
+            cut = source if len(source) <= column else source[: column - 1] + "…"
+            right.append(" " + cut.ljust(column), meta_style)
+        right.append(f" {age:>6}", meta_style)
+        left = Text(no_wrap=True, overflow="ellipsis")
+        left.append("●" if not story.read else " ", title_style)
+        left.append("★" if story.starred else " ", star_style)
+        left.append(" ")
+        left.append(clean_text(story.title) or "(untitled)", title_style)
+        title_width = max(4, width - right.cell_len)
+        left.truncate(title_width, overflow="ellipsis", pad=True)
+        left.append_text(right)
+        left.truncate(width, pad=True)
+        return left
+
+    def plain_row(self, index: int) -> str:
+        """What row ``index`` shows, as plain text (for tests and screen readers)."""
+        story = self.story_at(index)
+        width = self.scrollable_content_region.width or 80
+        return self.row_text(story, width).plain if story else ""
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = int(self.scroll_y) + y
+        base = self.rich_style
+        if not self._loaded or index >= self.count:
+            if index == 0 and self._loaded and self.count == 0:
+                text = Text(" no stories here", style=base + Style(dim=True))
+                text.truncate(width, pad=True)
+                return Strip(list(text.render(self.app.console)), width)
+            return Strip.blank(width, base)
+        story = self.story_at(index)
+        if story is None:
+            return Strip.blank(width, base)
+        text = self.row_text(story, width)
+        overlay = (
+            self.get_component_rich_style("story-list--cursor") if index == self.cursor else None
+        )
+        segments = [
+            # The cursor colours go on top of the marks' colours; other rows sit on the
+            # widget's own background.
+            Segment(seg.text, (base + seg.style + overlay) if overlay else base + seg.style)
+            if seg.style
+            else Segment(seg.text, base + overlay if overlay else base)
+            for seg in text.render(self.app.console)
+        ]
+        return Strip(segments, width).crop_extend(0, width, base + overlay if overlay else base)
