@@ -201,3 +201,21 @@ def test_samples_load_offline(tmp_path: Path) -> None:
         assert again.new_stories == 0
     finally:
         svc.close()
+
+
+def test_open_link_fetches_and_keeps_it_offline(tmp_path: Path, server: LoopbackServer) -> None:
+    server.routes["/elsewhere"] = Route(page("A page from elsewhere"), content_type="text/html")
+    svc = make_service(tmp_path)
+    try:
+        story, art = svc.open_link(server.url("/elsewhere"))
+        assert story.title == "A page from elsewhere" and "breakwater" in art.markdown
+        assert story.feed_title == "Linked pages"
+        hits = server.hits["/elsewhere"]
+        again, _ = svc.open_link(server.url("/elsewhere"))
+        assert again.id == story.id and server.hits["/elsewhere"] == hits  # from the cache
+        summary = svc.refresh()
+        assert summary.results == []  # the pseudo-feed is never fetched
+        with pytest.raises(FetchError):
+            svc.open_link("javascript:alert(1)")
+    finally:
+        svc.close()

@@ -24,7 +24,15 @@ from .errors import ExtractError, FetchError, NotFoundError, ParseError, Tuinews
 from .export import export_filename, export_markdown, write_export
 from .extract import ExtractorPool, decode_html, extract_article, sniff_not_html
 from .fetch import Fetcher, FetchLimits, FetchResult, retry_at
-from .models import Article, ExtractedArticle, Feed, ParsedFeed, RelatedStory, Story
+from .models import (
+    Article,
+    ExtractedArticle,
+    Feed,
+    ParsedEntry,
+    ParsedFeed,
+    RelatedStory,
+    Story,
+)
 from .store import FeedUpdate, Store, StoryFilter
 
 log = logging.getLogger(__name__)
@@ -34,6 +42,10 @@ FEED_ACCEPT = (
     " application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+# Pages opened from a related link that were not in the cache are kept as stories of this
+# pseudo-feed, so they read offline later like everything else.
+LINKED_PAGES_URL = "tuinews:linked-pages"
+LINKED_PAGES_TITLE = "Linked pages"
 # Parsing moves to worker processes when a refresh has at least this many feeds: below it the
 # processes' start-up costs more than the second core gains.
 PARSE_PROCESS_MIN_FEEDS = 40
@@ -248,6 +260,8 @@ class Service:
         named = feed_ids is not None
         all_feeds = self.store.feeds()
         feeds = [f for f in all_feeds if f.id in set(feed_ids)] if named else all_feeds
+        # The pseudo-feed of pages opened from related links has nothing to fetch.
+        feeds = [f for f in feeds if f.url != LINKED_PAGES_URL]
         summary = RefreshSummary()
         new_ids: list[int] = []
         summary.results, new_ids = asyncio.run(
@@ -565,6 +579,39 @@ class Service:
         finally:
             writer.shutdown(wait=True)
         return counts["ok"], counts["failed"]
+
+    def open_link(self, url: str, title: str = "") -> tuple[Story, Article]:
+        """Open a page that may not be in the cache (a related link): fetched, extracted and
+        kept as a story of the "Linked pages" pseudo-feed, so it reads offline next time.
+
+        Raises:
+            FetchError: the page cannot be fetched (nothing is stored).
+        """
+        from .fetch import check_url
+
+        url = check_url(url)
+        known = self.store.stories_with_link([url])
+        if url in known:
+            story_id = known[url]
+            return self.store.story(story_id), self.fetch_article(story_id)
+        result = self.fetcher.fetch(url, accept=PAGE_ACCEPT)
+        feed = self.store.add_feed(LINKED_PAGES_URL, LINKED_PAGES_TITLE)
+        entry = ParsedEntry(
+            guid=url, link=url, title=title or url, published=datetime.now(UTC), summary=""
+        )
+        parsed = ParsedFeed(title=LINKED_PAGES_TITLE, site_url=None, entries=[entry],
+                            format="internal")
+        update = self.store.store_feed(feed.id, parsed, status=None)
+        story_id = update.new_story_ids[0] if update.new_story_ids else (
+            self.store.stories_with_link([url])[url]
+        )
+        self.store.store_raw_page(story_id, result.url, result.content, result.content_type)
+        article = self._extract_stored(story_id)
+        assert article is not None
+        if article.title and not title:
+            self.store.rename_story(story_id, article.title)
+        story = self.store.story(story_id)
+        return story, self._merge(story, article)
 
     def extract_pending(self, *, cancel: threading.Event | None = None) -> int:
         """Extract raw pages that were stored but not yet extracted. Returns how many."""

@@ -731,6 +731,12 @@ class Store:
                 )
             return cur.rowcount
 
+    def rename_story(self, story_id: int, title: str) -> None:
+        """Give a story a better title (a linked page named by its own headline)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE stories SET title = ? WHERE id = ?", (title, story_id))
+            conn.execute("UPDATE story_fts SET title = ? WHERE rowid = ?", (title, story_id))
+
     def set_starred(self, story_id: int, starred: bool) -> None:
         with self.transaction() as conn:
             conn.execute("UPDATE stories SET starred = ? WHERE id = ?", (int(starred), story_id))
