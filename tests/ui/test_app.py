@@ -79,6 +79,7 @@ def test_main_layout_snapshot(snap_compare, tmp_path) -> None:  # type: ignore[n
     add_feed(service, "Valley Courier", ["[bold]Not bold[/bold] title", "Second"], start=old)
     config = Config(data_dir=tmp_path, config_file=tmp_path / "none.toml", theme="textual-dark")
     try:
-        assert snap_compare(TuinewsApp(service, config), terminal_size=(120, 30))
+        app = TuinewsApp(service, config, now=lambda: datetime(2026, 3, 4, tzinfo=UTC))
+        assert snap_compare(app, terminal_size=(120, 30))
     finally:
         service.close()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime, tzinfo
 from functools import partial
 from typing import Any
 
@@ -24,6 +25,7 @@ from tuinews.core.service import Service
 
 from .screens.dialogs import HelpDialog
 from .screens.main import MainScreen
+from .widgets.story_list import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,9 @@ class ReaderCommands(Provider):
 
     def _commands(self) -> list[tuple[str, str, Any]]:
         app = self.app
-        screen = app.get_screen("main") if isinstance(app, TuinewsApp) else None
+        if not isinstance(app, TuinewsApp):
+            return []
+        screen = app.get_screen("main")
         if not isinstance(screen, MainScreen):
             return []
         commands: list[tuple[str, str, Any]] = []
@@ -62,7 +66,7 @@ class ReaderCommands(Provider):
                 commands.append(
                     (
                         binding.description,
-                        f"keys: {binding.key.replace(',', ' ')}",
+                        f"keys: {app.keys_shown(binding)}",
                         partial(screen.run_action, binding.action),
                     )
                 )
@@ -102,6 +106,8 @@ class TuinewsApp(App[None]):
         config: paths, theme and the key remapping (``config.keys``: binding id -> "k1,k2").
         first_run: load the bundled samples in the background at start.
         demo: the offline demo (loads the samples too).
+        now: the clock behind every age and date shown (UTC-aware; tests freeze it).
+        timezone: the zone dates show in (None: the local one).
     """
 
     TITLE = "tuinews"
@@ -120,6 +126,8 @@ class TuinewsApp(App[None]):
         *,
         first_run: bool = False,
         demo: bool = False,
+        now: Callable[[], datetime] = utc_now,
+        timezone: tzinfo | None = None,
     ) -> None:
         super().__init__()
         start_process_helpers()
@@ -127,6 +135,10 @@ class TuinewsApp(App[None]):
         self.config = config
         self.first_run = first_run
         self.demo = demo
+        self.now = now
+        """The current time, for ages and dates."""
+        self.timezone = timezone
+        """The zone dates show in (None: local)."""
         self._theme_ready = False
 
     def on_mount(self) -> None:
@@ -138,7 +150,12 @@ class TuinewsApp(App[None]):
         self._theme_ready = True
         if self.config.keys:
             self.set_keymap(self.config.keys)
-        main = MainScreen(self.service, load_samples=self.first_run or self.demo)
+        main = MainScreen(
+            self.service,
+            load_samples=self.first_run or self.demo,
+            clock=self.now,
+            timezone=self.timezone,
+        )
         self.install_screen(main, "main")
         self.push_screen("main")
 
@@ -168,18 +185,20 @@ class TuinewsApp(App[None]):
         from .widgets.story_list import StoryList
 
         rows: list[tuple[str, str, str]] = []
-        keymap = self._keymap
         for owner in (MainScreen, StoryList, ArticleView, TuinewsApp):
             for binding in owner.BINDINGS:
                 assert isinstance(binding, Binding)
                 if binding.id is None:
                     continue
-                keys = keymap.get(binding.id, binding.key)
-                shown = ", ".join(
-                    self.get_key_display(binding.with_key(key)) for key in keys.split(",")
-                )
-                rows.append((shown, binding.description, binding.id))
+                rows.append((self.keys_shown(binding), binding.description, binding.id))
         return rows
+
+    def keys_shown(self, binding: Binding) -> str:
+        """The keys of a binding as the user sees them, with the keymap applied ("j, down")."""
+        keys = self._keymap.get(binding.id, binding.key) if binding.id else binding.key
+        return ", ".join(
+            self.get_key_display(binding.with_key(key.strip())) for key in keys.split(",")
+        )
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpDialog):

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -37,7 +40,7 @@ from ..widgets.article_view import ArticleState, ArticleView
 from ..widgets.feed_list import FeedChoice, FeedList
 from ..widgets.related_sidebar import RelatedSidebar
 from ..widgets.status_line import StatusLine
-from ..widgets.story_list import StoryList
+from ..widgets.story_list import Clock, StoryList, utc_now
 from .dialogs import ConfirmDialog, InputDialog
 
 if TYPE_CHECKING:
@@ -50,6 +53,8 @@ EXPORT_DIR_KEY = "ui.export_dir"
 SIDEBAR_MIN_WIDTH = 100
 """Below this many columns the related sidebar hides unless asked for."""
 HISTORY_LIMIT = 50
+RELOAD_INTERVAL = 0.25
+"""During a refresh the lists are re-read at most this often (seconds)."""
 
 
 class MainScreen(Screen[None]):
@@ -83,7 +88,9 @@ class MainScreen(Screen[None]):
         Binding("slash", "search", "Search", id="search"),
         Binding("a", "add_feed", "Add feed", show=False, id="add_feed"),
         Binding("d", "remove_feed", "Remove feed", show=False, id="remove_feed"),
+        Binding("A", "mark_all_read", "Mark all read", show=False, id="mark_all_read"),
         Binding("backslash", "toggle_sidebar", "Sidebar", show=False, id="toggle_sidebar"),
+        Binding("w", "why_related", "Why related", show=False, id="why_related"),
         Binding("backspace", "back", "Back", show=False, id="back"),
         Binding("escape", "cancel", "Stop refresh / clear search", show=False, id="cancel"),
     ]
@@ -150,6 +157,28 @@ class MainScreen(Screen[None]):
             self.items = items
             """The related items, grouped by ``group``."""
 
+    class LinkFetched(Message):
+        """A related page outside the cache was fetched and kept (a "Linked pages" story)."""
+
+        def __init__(self, from_story_id: int | None, story: Story, article: Article) -> None:
+            super().__init__()
+            self.from_story_id = from_story_id
+            """The story that was open when the page was asked for."""
+            self.story = story
+            """The page, now a story of the "Linked pages" feed."""
+            self.article = article
+            """Its extracted text."""
+
+    class LinkFailed(Message):
+        """A related page outside the cache could not be fetched."""
+
+        def __init__(self, url: str, error: str) -> None:
+            super().__init__()
+            self.url = url
+            """The page's address (untrusted)."""
+            self.error = error
+            """Why (user-facing, untrusted)."""
+
     class FeedAdded(Message):
         """A subscription was added and fetched."""
 
@@ -180,10 +209,23 @@ class MainScreen(Screen[None]):
 
     # -- set-up ----------------------------------------------------------------------------
 
-    def __init__(self, service: Service, *, load_samples: bool = False) -> None:
+    def __init__(
+        self,
+        service: Service,
+        *,
+        load_samples: bool = False,
+        clock: Clock = utc_now,
+        timezone: tzinfo | None = None,
+    ) -> None:
         super().__init__(id="main")
         self.service = service
         self._load_samples = load_samples
+        self._clock = clock
+        self._timezone = timezone
+        self._last_reload = 0.0
+        self._reload_timer: Timer | None = None
+        self.list_reloads = 0
+        """How often the lists were re-read (the refresh throttle's tests read it)."""
         self._history: list[int] = []
         self._cancel_refresh: threading.Event | None = None
         self._search_query: str | None = None
@@ -197,9 +239,9 @@ class MainScreen(Screen[None]):
             with Vertical(id="feed-pane"):
                 yield FeedList(id="feeds")
                 yield Static(Text(""), id="feed-error", markup=False)
-                yield StoryList(self.service.store, id="stories")
-            yield ArticleView(id="article")
-            yield RelatedSidebar(id="related")
+                yield StoryList(self.service.store, clock=self._clock, id="stories")
+            yield ArticleView(timezone=self._timezone, id="article")
+            yield RelatedSidebar(clock=self._clock, id="related")
         yield StatusLine(id="status")
         yield Footer()
 
@@ -322,11 +364,17 @@ class MainScreen(Screen[None]):
     # -- opening a story ---------------------------------------------------------------------
 
     async def open_story(
-        self, story: Story, *, scroll_y: float = 0.0, remember: bool = True
+        self,
+        story: Story,
+        *,
+        scroll_y: float = 0.0,
+        remember: bool = True,
+        fetched: Article | None = None,
     ) -> None:
         """Show a story: its stored article at once, else its summary while a worker fetches.
 
         Opening marks it read. ``remember`` puts the story on the Backspace history.
+        ``fetched`` is its article when a worker just fetched it.
         """
         previous = self.article.story
         if remember and previous is not None and previous.id != story.id:
@@ -339,7 +387,12 @@ class MainScreen(Screen[None]):
             self.reload_feeds()
         # A pure store read first: cached_article() would extract a stored raw page on this
         # thread; that case (and the network) goes to the worker.
-        if self.service.store.article(story.id) is not None:
+        if fetched is not None:
+            source = "summary" if fetched.error else "network"
+            await self.article.show(
+                ArticleState(story, fetched, source, fetched.error), scroll_y=scroll_y
+            )
+        elif self.service.store.article(story.id) is not None:
             article = self.service.cached_article(story.id)
             state = ArticleState(
                 story, article, "summary" if article and article.error else "cache",
@@ -418,13 +471,44 @@ class MainScreen(Screen[None]):
             self.stories.go_to_story(story.id)
             await self.open_story(story)
         elif item.url and is_safe_url(item.url):
-            self.notify(
-                f"Not in the cache: {clean_text(item.url)} (copied; open it in a browser)",
-                markup=False,
-            )
-            self.app.copy_to_clipboard(clean_text(item.url))
+            self.status.activity = f"opening {clean_text(item.url)}…"
+            opened = self.article.story
+            self.open_link_worker(item.url, clean_text(item.title), opened.id if opened else None)
         else:
             self.notify("This item has no address to open.", severity="warning")
+
+    @work(thread=True, exclusive=True, group="link", exit_on_error=False)
+    def open_link_worker(self, url: str, title: str, from_story_id: int | None) -> None:
+        """Fetch, extract and keep a related page that is not in the cache, in a thread."""
+        try:
+            story, article = self.service.open_link(url, title)
+        except TuinewsError as exc:
+            self.post_message(self.LinkFailed(url, exc.message))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.LinkFetched(from_story_id, story, article))
+
+    @on(LinkFetched)
+    async def show_fetched_link(self, event: LinkFetched) -> None:
+        self.status.activity = ""
+        self.reload_feeds()  # the "Linked pages" feed may be new
+        self.stories.reload()
+        opened = self.article.story
+        if opened is not None and opened.id != event.from_story_id:
+            # The reader moved on meanwhile: do not pull them back.
+            self.notify(f"Saved to Linked pages: {clean_text(event.story.title)}", markup=False)
+            return
+        self.stories.go_to_story(event.story.id)
+        await self.open_story(event.story, fetched=event.article)
+
+    @on(LinkFailed)
+    def show_link_error(self, event: LinkFailed) -> None:
+        self.status.activity = ""
+        self.notify(
+            f"Could not open {clean_text(event.url)}: {clean_text(event.error)}",
+            severity="error",
+            markup=False,
+        )
 
     @on(ArticleView.LinkOpened)
     def open_article_link(self, event: ArticleView.LinkOpened) -> None:
@@ -487,7 +571,21 @@ class MainScreen(Screen[None]):
         if event.failed:
             text += f", {event.failed} failed"
         self.status.activity = text
-        self.reload_lists()
+        self.reload_lists_soon()
+
+    def reload_lists_soon(self) -> None:
+        """Re-read the lists now, or once :data:`RELOAD_INTERVAL` after the last re-read.
+
+        A refresh of hundreds of feeds reports each one; re-reading the counts and the list
+        for every report would keep the UI thread busy.
+        """
+        if self._reload_timer is not None:
+            return  # a re-read is already due
+        wait = self._last_reload + RELOAD_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self.reload_lists()
+        else:
+            self._reload_timer = self.set_timer(wait, self.reload_lists)
 
     @on(RefreshDone)
     def finish_refresh(self, event: RefreshDone) -> None:
@@ -507,6 +605,11 @@ class MainScreen(Screen[None]):
 
     def reload_lists(self) -> None:
         """Re-read the feed counts and the story list, keeping the cursor on its story."""
+        if self._reload_timer is not None:
+            self._reload_timer.stop()
+            self._reload_timer = None
+        self._last_reload = time.monotonic()
+        self.list_reloads += 1
         self.reload_feeds()
         self.show_feed_error(self.feeds.current)
         self.stories.reload()
@@ -525,6 +628,8 @@ class MainScreen(Screen[None]):
             self.status.activity = ""
             self._cancel_refresh = None
             self.reload_lists()
+        elif event.worker.group == "link":
+            self.status.activity = ""
         self.notify(f"{event.worker.name}: {message}", severity="error", markup=False)
 
     # -- actions -----------------------------------------------------------------------------
@@ -589,7 +694,7 @@ class MainScreen(Screen[None]):
             panes.append(self.sidebar.options)
         return panes
 
-    def _move_focus(self, step: int) -> None:
+    def _cycle_panes(self, step: int) -> None:
         panes = self._panes()
         focused = self.focused
         index = 0
@@ -602,10 +707,10 @@ class MainScreen(Screen[None]):
         panes[(index + step) % len(panes)].focus()
 
     def action_next_pane(self) -> None:
-        self._move_focus(1)
+        self._cycle_panes(1)
 
     def action_previous_pane(self) -> None:
-        self._move_focus(-1)
+        self._cycle_panes(-1)
 
     async def action_scroll_down(self) -> None:
         """Page down in the article; at its end, open the next unread story."""
@@ -786,6 +891,7 @@ class MainScreen(Screen[None]):
         opened = self.article.story
         if opened is not None and opened.feed_id == event.feed_id:
             await self.article.clear()
+            self.sidebar.clear()
         self._history = [i for i in self._history if self._exists(i)]
         self.notify(f"Removed {clean_text(event.title)}", markup=False)
 
@@ -837,6 +943,36 @@ class MainScreen(Screen[None]):
 
     def action_toggle_sidebar(self) -> None:
         self.sidebar_shown = not self.sidebar.display
+
+    def action_why_related(self) -> None:
+        """Show (or hide) under each related item why it is related."""
+        sidebar = self.sidebar
+        sidebar.show_reasons = not sidebar.show_reasons
+        if sidebar.show_reasons and not sidebar.display:
+            self.sidebar_shown = True
+
+    def action_mark_all_read(self) -> None:
+        """Mark every story of the current feed (or of every feed) read, after asking."""
+        choice = self.feeds.current
+        feed = choice.feed if choice is not None and self._search_query is None else None
+        unread = self.service.store.count_stories(
+            StoryFilter(feed_id=feed.id if feed else None, unread=True)
+        )
+        if not unread:
+            self.notify("Nothing unread here.", timeout=2)
+            return
+        question = Text(f"Mark {unread:,} unread {'story' if unread == 1 else 'stories'} in ")
+        question.append(clean_text(feed.title) if feed else "every feed", style="bold")
+        question.append(" read?")
+
+        def mark(yes: bool | None) -> None:
+            if not yes:
+                return
+            changed = self.service.store.mark_feed_read(feed.id if feed else None)
+            self.reload_lists()
+            self.notify(f"Marked {changed:,} read.", timeout=2)
+
+        self.app.push_screen(ConfirmDialog(question, yes_label="Mark read"), mark)
 
     async def action_back(self) -> None:
         if not self._history:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -52,8 +52,9 @@ class ArticleState:
     error: str | None = None
 
 
-def format_date(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+def format_date(value: datetime | None, timezone: tzinfo | None = None) -> str:
+    """A date as "2026-03-04 12:00" in ``timezone`` (None: the local time zone)."""
+    return value.astimezone(timezone).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 class ArticleView(VerticalScroll, can_focus=True):
@@ -72,10 +73,19 @@ class ArticleView(VerticalScroll, can_focus=True):
             self.url = url
             """The link's address (not yet checked for safety)."""
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        timezone: tzinfo | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.state: ArticleState | None = None
         """What is shown (None: the welcome text)."""
+        self.timezone = timezone
+        """Dates show in this zone (None: the local one)."""
+        self.add_class("welcome")
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="article-header", markup=False)
@@ -103,7 +113,9 @@ class ArticleView(VerticalScroll, can_focus=True):
         author = clean_text((article.author if article else None) or story.author)
         if author:
             meta.append(f"by {author}")
-        date = format_date(story.published or (article.published if article else None))
+        date = format_date(
+            story.published or (article.published if article else None), self.timezone
+        )
         if date:
             meta.append(date)
         markdown = article.markdown if article and article.markdown else story.summary
@@ -144,6 +156,7 @@ class ArticleView(VerticalScroll, can_focus=True):
         else:
             markdown = clean_text(state.story.summary, keep_newlines=True) or "*(no summary)*"
         self.query_one("#article-header", Static).update(self.header_text(state))
+        self.remove_class("welcome")
         status_text = self.status_text(state)
         status = self.query_one("#article-status", Static)
         status.update(status_text)
@@ -159,6 +172,7 @@ class ArticleView(VerticalScroll, can_focus=True):
         """Back to the welcome text."""
         self.state = None
         self.query_one("#article-header", Static).update(Text(""))
+        self.add_class("welcome")
         self.query_one("#article-status", Static).display = False
         await self.body.update(WELCOME)
 

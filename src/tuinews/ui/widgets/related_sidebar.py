@@ -1,29 +1,58 @@
-"""The related-stories sidebar: items grouped as "same story elsewhere", "linked from this
-page" and "more on this topic", each with its title, source and age."""
+"""The related-stories sidebar: items grouped as "same story elsewhere", "from this page" and
+"more on this topic", each a title over a dim "source · age" line, a rule between items. Why an
+item is related (its shared key terms, "linked from this page") shows on demand."""
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuinews.core.models import RelatedStory
 from tuinews.core.text import clean_text
 
-from .story_list import story_age
+from .story_list import Clock, story_age, utc_now
 
 GROUPS = (
     ("same", "Same story elsewhere"),
-    ("page", "Linked from this page"),
+    ("page", "From this page"),
     ("topic", "More on this topic"),
 )
 
 
+HINT = Text("Open a story to see what is related to it.", style="dim")
+
+
 class RelatedSidebar(Vertical):
     """Related stories of the open story; Enter opens one."""
+
+    COMPONENT_CLASSES = {
+        "related-sidebar--heading",
+        "related-sidebar--meta",
+        "related-sidebar--reason",
+    }
+
+    DEFAULT_CSS = """
+    RelatedSidebar > .related-sidebar--heading {
+        color: $accent;
+        text-style: bold;
+    }
+    RelatedSidebar > .related-sidebar--meta {
+        color: $text-muted;
+    }
+    RelatedSidebar > .related-sidebar--reason {
+        color: $text-muted;
+        text-style: italic;
+    }
+    """
+
+    show_reasons: var[bool] = var(False)
+    """Show under every item why it is related."""
 
     class Chosen(Message):
         """The user chose a related item."""
@@ -33,68 +62,124 @@ class RelatedSidebar(Vertical):
             self.item = item
             """The chosen item (``story_id`` is set when it is in the cache)."""
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, *, clock: Clock = utc_now, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
-        self.items: list[RelatedStory | None] = []
-        """One entry per option (None for group headings)."""
+        self._clock = clock
+        self._related: list[RelatedStory] | None = None
+        self.items: list[RelatedStory | None] = [None]
+        """One entry per option (None for group headings and notes)."""
         self.story_id: int | None = None
         """The story these items relate to."""
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Related", style="bold"), id="related-title", markup=False)
-        yield OptionList(id="related-options", markup=False)
+        yield OptionList(Option(HINT, disabled=True), id="related-options", markup=False)
 
     @property
     def options(self) -> OptionList:
         return self.query_one("#related-options", OptionList)
 
+    @property
+    def highlighted_item(self) -> RelatedStory | None:
+        """The item under the sidebar's cursor, if any."""
+        index = self.options.highlighted
+        if index is None or not 0 <= index < len(self.items):
+            return None
+        return self.items[index]
+
+    def clear(self) -> None:
+        """No story open: only a hint."""
+        self.story_id = None
+        self._related = None
+        self.items = [None]
+        self.options.set_options([Option(HINT, disabled=True)])
+
     def show_loading(self, story_id: int) -> None:
         self.story_id = story_id
-        self.items = []
+        self._related = None
+        self.items = [None]
         loading = Text("finding related stories…", style="dim")
         self.options.set_options([Option(loading, disabled=True)])
 
     def show_items(self, story_id: int, items: list[RelatedStory]) -> None:
         """Show the related items of ``story_id`` grouped, in the groups' order."""
         self.story_id = story_id
-        options: list[Option] = []
+        self._related = list(items)
+        self._render_items()
+
+    def watch_show_reasons(self) -> None:
+        if self._related is not None:
+            self._render_items(keep_highlight=True)
+
+    def _render_items(self, *, keep_highlight: bool = False) -> None:
+        related = self._related or []
+        heading_style = self._style("heading", Style(bold=True))
+        content: list[Option | None] = []
         entries: list[RelatedStory | None] = []
         for group, heading in GROUPS:
-            members = [item for item in items if item.group == group]
+            members = [item for item in related if item.group == group]
             if not members:
                 continue
-            options.append(Option(Text(heading, style="bold underline"), disabled=True))
+            # A blank line above every heading but the first sets the groups apart.
+            text = Text("\n" if entries else "")
+            text.append(heading, style=heading_style)
+            content.append(Option(text, disabled=True))
             entries.append(None)
-            for item in members:
-                options.append(Option(self.item_text(item)))
+            for i, item in enumerate(members):
+                content.append(Option(self.item_text(item)))
                 entries.append(item)
-        if not options:
+                if i < len(members) - 1:
+                    content.append(None)  # a rule between the items of a group
+        if not entries:
             empty = Text("nothing related in the cache", style="dim")
-            options.append(Option(empty, disabled=True))
+            content.append(Option(empty, disabled=True))
             entries.append(None)
+        options = self.options
+        highlighted = options.highlighted if keep_highlight else None
         self.items = entries
-        self.options.set_options(options)
+        options.set_options(content)
+        if highlighted is not None and highlighted < len(entries):
+            options.highlighted = highlighted
 
     def show_error(self, story_id: int, message: str) -> None:
         self.story_id = story_id
+        self._related = None
         self.items = [None]
         text = Text("related stories failed: ", style="red")
         text.append(clean_text(message))
         self.options.set_options([Option(text, disabled=True)])
 
-    @staticmethod
-    def item_text(item: RelatedStory) -> Text:
+    def item_text(self, item: RelatedStory) -> Text:
+        """The title, then a dim "source · age" line (and why, when reasons are shown)."""
         text = Text(clean_text(item.title) or clean_text(item.url) or "(untitled)")
         meta = [clean_text(item.source)] if item.source else []
-        age = story_age(item.published) if item.published else clean_text(item.published_text)
+        age = (
+            story_age(item.published, self._clock())
+            if item.published
+            else clean_text(item.published_text)
+        )
         if age:
             meta.append(age)
         if item.story_id is None:
             meta.append("not cached")
         if meta:
             text.append("\n")
-            text.append(" · ".join(meta), style="dim")
+            text.append(" · ".join(meta), style=self._style("meta", Style(dim=True)))
+        if self.show_reasons and item.reason:
+            text.append("\n")
+            text.append(
+                f"why: {clean_text(item.reason)}",
+                style=self._style("reason", Style(dim=True, italic=True)),
+            )
         return text
+
+    def _style(self, name: str, fallback: Style) -> Style:
+        # Before the widget is mounted there are no CSS styles to read (tests, item_text).
+        if not self.is_mounted:
+            return fallback
+        return self.get_component_rich_style(f"related-sidebar--{name}", partial=True)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from rich.segment import Segment
@@ -32,6 +33,17 @@ PAGE_SIZE = 100
 """Rows per store query."""
 CACHED_PAGES = 8
 """Pages kept in the LRU cache."""
+SOURCE_MIN_WIDTH = 50
+"""From this many columns, rows of mixed lists (All, Unread, Starred, a search) show the
+story's feed."""
+
+Clock = Callable[[], datetime]
+"""What the widgets ask for the current time (UTC-aware); tests freeze it."""
+
+
+def utc_now() -> datetime:
+    """The default clock."""
+    return datetime.now(UTC)
 
 
 def story_age(published: datetime | None, now: datetime | None = None) -> str:
@@ -137,12 +149,14 @@ class StoryList(ScrollView, can_focus=True):
         self,
         store: Store,
         *,
+        clock: Clock = utc_now,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._store = store
+        self._clock = clock
         self.filter = StoryFilter()
         """Which stories the list shows."""
         self.count = 0
@@ -314,8 +328,9 @@ class StoryList(ScrollView, can_focus=True):
         title_style = self.get_component_rich_style(
             "story-list--read" if story.read else "story-list--unread", partial=True
         )
-        age = story_age(story.published)
-        source = clean_text(story.feed_title) if width >= 56 and not self.filter.feed_id else ""
+        age = story_age(story.published, self._clock())
+        mixed = not self.filter.feed_id
+        source = clean_text(story.feed_title) if mixed and width >= SOURCE_MIN_WIDTH else ""
         right = Text()
         if source:
             # A fixed-width column keeps the titles and ages aligned.
