@@ -7,6 +7,7 @@ no second download, that Retry-After was respected, and so on.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import socket
@@ -74,10 +75,8 @@ class LoopbackServer:
                 self._send(route)
 
             def _send(self, route: Route) -> None:
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._send_inner(route)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             def _send_inner(self, route: Route) -> None:
                 if route.delay:

@@ -16,16 +16,30 @@ from tests.loopback import LoopbackServer, Route, rss
 TUINEWS = Path(sys.executable).parent / "tuinews"
 
 COMMANDS = [
-    "add", "remove", "feeds", "refresh", "list", "read", "export", "related",
-    "import-opml", "export-opml",
+    "add",
+    "remove",
+    "feeds",
+    "refresh",
+    "list",
+    "read",
+    "export",
+    "related",
+    "import-opml",
+    "export-opml",
 ]
 
 
-def run(data: Path, *args: str, check: int | None = 0, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run(
+    data: Path, *args: str, check: int | None = 0, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "TUINEWS_HOME"}
     proc = subprocess.run(
         [str(TUINEWS), "--data-dir", str(data), *args],
-        capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        stdin=subprocess.DEVNULL,
     )
     if check is not None:
         assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
@@ -63,7 +77,9 @@ def test_demo_feeds_and_list(demo: Path) -> None:
     assert all(s["has_article"] for s in stories)
     pubs = [s["published"] for s in stories]
     assert pubs == sorted(pubs, reverse=True)
-    one = json.loads(run(demo, "list", "--json", "--limit", "3", "--feed", str(feeds[0]["id"])).stdout)
+    one = json.loads(
+        run(demo, "list", "--json", "--limit", "3", "--feed", str(feeds[0]["id"])).stdout
+    )
     assert len(one) == 3 and {s["feed_id"] for s in one} == {feeds[0]["id"]}
 
 
@@ -79,7 +95,9 @@ def test_search_read_related_export(demo: Path, tmp_path: Path) -> None:
     related = json.loads(run(demo, "related", str(target["id"]), "--json").stdout)
     assert related and all(r["story_id"] != target["id"] for r in related)
     out_dir = tmp_path / "exports"
-    path = Path(run(demo, "export", str(target["id"]), "-o", str(out_dir), "--offline").stdout.strip())
+    path = Path(
+        run(demo, "export", str(target["id"]), "-o", str(out_dir), "--offline").stdout.strip()
+    )
     assert path.parent == out_dir and path.suffix == ".md"
     md = path.read_text()
     assert md.startswith("---\n")
@@ -155,7 +173,9 @@ def test_broken_cache_exit_3_and_untouched(tmp_path: Path) -> None:
 
 def test_hostile_titles_are_printed_clean(tmp_path: Path, server: LoopbackServer) -> None:
     title = "Evil \x1b]52;c;aGk=\x07\x1b[31mred\x1b[0m [bold]x[/bold] \u202eabc"
-    body = rss("Loop", [("a", title.replace("\x1b", "&#27;").replace("\x07", "&#7;"), server.url("/a"))])
+    body = rss(
+        "Loop", [("a", title.replace("\x1b", "&#27;").replace("\x07", "&#7;"), server.url("/a"))]
+    )
     server.routes["/feed"] = Route(body)
     data = tmp_path / "data"
     run(data, "add", server.url("/feed"))

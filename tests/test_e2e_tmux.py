@@ -43,12 +43,23 @@ def article(title: str, marker: str) -> bytes:
 
 
 class Tmux:
+    """A tmux server of our own (its own socket, no user config), so nothing else shares it."""
+
     def __init__(self, session: str) -> None:
         self.session = session
+        self.base = ["tmux", "-L", session, "-f", "/dev/null"]
 
     def run(self, *args: str) -> str:
+        # The app inherits the tmux server's environment: keep the test runner's out of it
+        # (pytest-textual-snapshot's TEXTUAL_SNAPSHOT_TEMPDIR makes Textual render a fake
+        # 80x24 screen for snapshots).
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TEXTUAL", "PYTEST")) and k != "TUINEWS_HOME"
+        }
         return subprocess.run(
-            ["tmux", *args], capture_output=True, text=True, check=False
+            [*self.base, *args], capture_output=True, text=True, check=False, env=env
         ).stdout
 
     def screen(self) -> str:
@@ -56,11 +67,6 @@ class Tmux:
 
     def keys(self, *keys: str) -> None:
         self.run("send-keys", "-t", self.session, *keys)
-
-    def alive(self) -> bool:
-        return subprocess.run(
-            ["tmux", "has-session", "-t", self.session], capture_output=True
-        ).returncode == 0
 
     def wait_for(self, check: Callable[[str], bool], timeout: float = 20.0) -> str:
         deadline = time.monotonic() + timeout
@@ -77,7 +83,7 @@ class Tmux:
 def tmux(tmp_path: Path) -> Iterator[Tmux]:
     t = Tmux(f"tuinews-e2e-{os.getpid()}-{tmp_path.name}")
     yield t
-    t.run("kill-session", "-t", t.session)
+    t.run("kill-server")
 
 
 def test_reader_in_tmux(tmp_path: Path, server: LoopbackServer, tmux: Tmux) -> None:
@@ -98,20 +104,23 @@ def test_reader_in_tmux(tmp_path: Path, server: LoopbackServer, tmux: Tmux) -> N
     env = {k: v for k, v in os.environ.items() if k != "TUINEWS_HOME"}
     add = subprocess.run(
         [str(TUINEWS), "--data-dir", str(data), "add", server.url("/feed")],
-        capture_output=True, text=True, env=env, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert add.returncode == 0, add.stderr
 
     status_file = tmp_path / "exit-status"
     command = (
-        f"cd {exports} && TERM=xterm-256color {TUINEWS} --data-dir {data}; "
-        f"echo $? > {status_file}"
+        f"cd {exports} && TERM=xterm-256color {TUINEWS} --data-dir {data}; echo $? > {status_file}"
     )
     tmux.run("new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "40", command)
 
     # Three panes: feeds and stories on the left, the article, the related sidebar.
-    screen = tmux.wait_for(lambda s: "Loopback Gazette" in s and "Boathouse reopens" in s)
-    assert "Related" in screen
+    screen = tmux.wait_for(
+        lambda s: "Loopback Gazette" in s and "Boathouse reopens" in s and "Related" in s
+    )
     assert screen.count("│") >= 30  # the pane borders run down the screen
 
     # Enter opens the story under the cursor; its full text is fetched and shown.

@@ -16,7 +16,7 @@ import json
 import re
 import shutil
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from html import escape
 from pathlib import Path
@@ -72,16 +72,28 @@ EM_RE = re.compile(r"\*([^*\n]+)\*")
 
 COMMENT_POOL = [
     ("harbourwatcher", "Long overdue, frankly. We have been asking about this for years."),
-    ("J. Amberley", "Good reporting, but I would like to know who is actually paying for all of it."),
+    (
+        "J. Amberley",
+        "Good reporting, but I would like to know who is actually paying for all of it.",
+    ),
     ("quietreader42", "Same story every winter. Nothing changes until something goes wrong."),
-    ("Ferdinand Oakes", "My neighbour went to the consultation evening and said it was standing room only."),
+    (
+        "Ferdinand Oakes",
+        "My neighbour went to the consultation evening and said it was standing room only.",
+    ),
     ("lowtide", "Does anyone know whether the council minutes are published online yet?"),
     ("P. Marchetti", "Cautiously optimistic. Let us see what it looks like in a year."),
-    ("northbank_nell", "I would have liked more detail on the timetable, but thanks for covering it."),
+    (
+        "northbank_nell",
+        "I would have liked more detail on the timetable, but thanks for covering it.",
+    ),
     ("Gwen T.", "This affects my family directly and nobody has written to us at all."),
     ("oldmillroad", "Interesting that the opposition councillors were so quiet about it."),
     ("Samir Haddad", "Sensible decision. Not everything has to be a fight."),
-    ("drystonewaller", "Pity the article does not mention what happened last time they tried this."),
+    (
+        "drystonewaller",
+        "Pity the article does not mention what happened last time they tried this.",
+    ),
     ("Beatrix L.", "Shared this with our residents' group, thank you."),
 ]
 
@@ -91,6 +103,7 @@ COMMENT_TIMES = ["2 hours ago", "5 hours ago", "yesterday", "3 days ago"]
 # --------------------------------------------------------------------------------------------
 # Loading and validation
 # --------------------------------------------------------------------------------------------
+
 
 def plain(text: str) -> str:
     """Source text with *emphasis* markers removed."""
@@ -118,7 +131,7 @@ def word_count(story: dict) -> int:
 
 
 def parse_date(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def load_stories() -> tuple[list[dict], list[str]]:
@@ -144,7 +157,18 @@ def load_stories() -> tuple[list[dict], list[str]]:
             story["_file"] = path.name
             stories.append(story)
 
-    required = ("slug", "site", "section", "topic", "title", "author", "published", "summary", "body", "related")
+    required = (
+        "slug",
+        "site",
+        "section",
+        "topic",
+        "title",
+        "author",
+        "published",
+        "summary",
+        "body",
+        "related",
+    )
     seen: dict[str, str] = {}
     for s in stories:
         where = f"{s['_file']}:{s.get('slug', '?')}"
@@ -177,7 +201,11 @@ def load_stories() -> tuple[list[dict], list[str]]:
                 if kind in ("p", "h2", "quote"):
                     ok = isinstance(value, str) and value.strip() != ""
                 elif kind == "ul":
-                    ok = isinstance(value, list) and bool(value) and all(isinstance(v, str) and v.strip() for v in value)
+                    ok = (
+                        isinstance(value, list)
+                        and bool(value)
+                        and all(isinstance(v, str) and v.strip() for v in value)
+                    )
                 else:
                     ok = False
             if not ok:
@@ -209,6 +237,7 @@ def load_stories() -> tuple[list[dict], list[str]]:
 # --------------------------------------------------------------------------------------------
 # Shared helpers
 # --------------------------------------------------------------------------------------------
+
 
 def site_url(site: str) -> str:
     return f"https://{SITES[site]['domain']}/"
@@ -291,21 +320,21 @@ def head_html(s: dict, stories: dict[str, dict], extra: str = "", title_sep: str
     tags = "\n".join(f'<meta property="article:tag" content="{attr(t)}">' for t, _ in tags_for(s))
     return f"""<meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(s['title'])}{title_sep}{escape(site['name'])}</title>
-<meta name="description" content="{attr(plain(s['summary']))}">
-<meta name="author" content="{attr(s['author'])}">
+<title>{escape(s["title"])}{title_sep}{escape(site["name"])}</title>
+<meta name="description" content="{attr(plain(s["summary"]))}">
+<meta name="author" content="{attr(s["author"])}">
 <link rel="canonical" href="{attr(url)}">
-<link rel="alternate" type="{site['mime']}" title="{attr(site['name'])}" href="{attr(feed_url(s['site']))}">
-<meta property="og:title" content="{attr(s['title'])}">
-<meta property="og:site_name" content="{attr(site['name'])}">
+<link rel="alternate" type="{site["mime"]}" title="{attr(site["name"])}" href="{attr(feed_url(s["site"]))}">
+<meta property="og:title" content="{attr(s["title"])}">
+<meta property="og:site_name" content="{attr(site["name"])}">
 <meta property="og:type" content="article">
 <meta property="og:url" content="{attr(url)}">
 <meta property="og:image" content="{attr(image)}">
-<meta property="og:description" content="{attr(plain(s['summary']))}">
+<meta property="og:description" content="{attr(plain(s["summary"]))}">
 <meta property="article:published_time" content="{iso_utc(s)}">
-<meta property="article:section" content="{attr(s['section'])}">
+<meta property="article:section" content="{attr(s["section"])}">
 {tags}
-<link rel="stylesheet" href="/static/{s['site']}.css">{extra}"""
+<link rel="stylesheet" href="/static/{s["site"]}.css">{extra}"""
 
 
 def json_ld(s: dict) -> str:
@@ -332,13 +361,18 @@ def section_links(prefix: str) -> list[tuple[str, str]]:
 # Site templates
 # --------------------------------------------------------------------------------------------
 
+
 def page_harbour_herald(s: dict, stories: dict[str, dict]) -> str:
     d = parse_date(s["published"])
     nav = "".join(f'<li><a href="{h}">{n}</a></li>' for n, h in section_links("/"))
-    share = "".join(f'<li><a class="share-{slugify(n)}" href="{attr(h)}" rel="nofollow">{n}</a></li>' for n, h in share_links(s))
+    share = "".join(
+        f'<li><a class="share-{slugify(n)}" href="{attr(h)}" rel="nofollow">{n}</a></li>'
+        for n, h in share_links(s)
+    )
     tags = "".join(f'<li><a href="/tag/{t}">{escape(n)}</a></li>' for n, t in tags_for(s))
     related = "".join(
-        f'<li><a href="{attr(story_url(stories[r]))}">{escape(stories[r]["title"])}</a></li>' for r in s["related"]
+        f'<li><a href="{attr(story_url(stories[r]))}">{escape(stories[r]["title"])}</a></li>'
+        for r in s["related"]
     )
     comments = "\n".join(
         f'<li class="comment"><p class="comment-meta"><span class="comment-author">{escape(n)}</span> '
@@ -362,12 +396,12 @@ def page_harbour_herald(s: dict, stories: dict[str, dict]) -> str:
 <div class="account-links"><a href="/login">Log in</a> <a class="subscribe" href="/subscribe">Subscribe</a></div>
 </header>
 <main id="main-content">
-<nav class="breadcrumbs" aria-label="Breadcrumb"><ol><li><a href="/">Home</a></li><li><a href="/{slugify(s['section'])}">{escape(s['section'])}</a></li></ol></nav>
+<nav class="breadcrumbs" aria-label="Breadcrumb"><ol><li><a href="/">Home</a></li><li><a href="/{slugify(s["section"])}">{escape(s["section"])}</a></li></ol></nav>
 <article class="article">
 <header class="article-header">
-<p class="kicker"><a href="/{slugify(s['section'])}">{escape(s['section'])}</a></p>
-<h1 class="headline">{escape(s['title'])}</h1>
-<p class="byline">By <a rel="author" href="/profile/{slugify(s['author'])}">{escape(s['author'])}</a></p>
+<p class="kicker"><a href="/{slugify(s["section"])}">{escape(s["section"])}</a></p>
+<h1 class="headline">{escape(s["title"])}</h1>
+<p class="byline">By <a rel="author" href="/profile/{slugify(s["author"])}">{escape(s["author"])}</a></p>
 <p class="dateline"><time datetime="{iso_utc(s)}">{d.day} {d:%B %Y}, {d:%H:%M} UTC</time></p>
 </header>
 <div class="share-tools"><ul>{share}</ul></div>
@@ -403,8 +437,13 @@ def page_harbour_herald(s: dict, stories: dict[str, dict]) -> str:
 
 def page_northline(s: dict, stories: dict[str, dict]) -> str:
     d = parse_date(s["published"])
-    nav = " ".join(f'<a class="nl-nav-link" href="{h}">{n}</a>' for n, h in section_links("/section/"))
-    share = " ".join(f'<a class="nl-share" href="{attr(h)}" target="_blank">Share on {n}</a>' for n, h in share_links(s))
+    nav = " ".join(
+        f'<a class="nl-nav-link" href="{h}">{n}</a>' for n, h in section_links("/section/")
+    )
+    share = " ".join(
+        f'<a class="nl-share" href="{attr(h)}" target="_blank">Share on {n}</a>'
+        for n, h in share_links(s)
+    )
     tags = ", ".join(f'<a href="/tag/{t}">{escape(n)}</a>' for n, t in tags_for(s))
     related = "\n".join(
         f'<li class="rn-item"><a class="rn-link" href="{attr(story_url(stories[r]))}">{escape(stories[r]["title"])}</a> '
@@ -434,10 +473,10 @@ def page_northline(s: dict, stories: dict[str, dict]) -> str:
 <div class="nl-user"><a href="/account/login">Sign in</a> <a class="nl-btn" href="/subscribe">Subscribe</a></div>
 </div>
 <div class="nl-page">
-<div class="nl-crumbs"><a href="/">Northline</a> &rsaquo; <a href="/section/{slugify(s['section'])}">{escape(s['section'])}</a></div>
+<div class="nl-crumbs"><a href="/">Northline</a> &rsaquo; <a href="/section/{slugify(s["section"])}">{escape(s["section"])}</a></div>
 <div class="story-header">
-<h1 class="story-title">{escape(s['title'])}</h1>
-<div class="story-meta"><span class="author-name">By {escape(s['author'])}</span> &middot; <time class="story-date" datetime="{iso_utc(s)}">{d:%b} {d.day}, {d:%Y}</time></div>
+<h1 class="story-title">{escape(s["title"])}</h1>
+<div class="story-meta"><span class="author-name">By {escape(s["author"])}</span> &middot; <time class="story-date" datetime="{iso_utc(s)}">{d:%b} {d.day}, {d:%Y}</time></div>
 </div>
 <div class="story-body">
 {body_html(s)}
@@ -470,15 +509,18 @@ def page_northline(s: dict, stories: dict[str, dict]) -> str:
 
 def page_civic_ledger(s: dict, stories: dict[str, dict]) -> str:
     d = parse_date(s["published"])
-    nav = "".join(f'<li class="menu-item"><a href="{h}/">{n}</a></li>' for n, h in section_links("/category/"))
+    nav = "".join(
+        f'<li class="menu-item"><a href="{h}/">{n}</a></li>' for n, h in section_links("/category/")
+    )
     share = "".join(
-        f'<a class="share-button share-button--{slugify(n)}" href="{attr(h)}">{n}</a>' for n, h in share_links(s)
+        f'<a class="share-button share-button--{slugify(n)}" href="{attr(h)}">{n}</a>'
+        for n, h in share_links(s)
     )
     tags = "".join(f'<a href="/tag/{t}/" rel="tag">{escape(n)}</a>' for n, t in tags_for(s))
     related = "\n".join(
         f'<li><a href="{attr(story_url(stories[r]))}">{escape(stories[r]["title"])}</a>'
         f'<span class="recirc-meta">{escape(SITES[stories[r]["site"]]["name"])} &middot; '
-        f'{parse_date(stories[r]["published"]).day} {parse_date(stories[r]["published"]):%b %Y}</span></li>'
+        f"{parse_date(stories[r]['published']).day} {parse_date(stories[r]['published']):%b %Y}</span></li>"
         for r in s["related"]
     )
     comments = "\n".join(
@@ -501,17 +543,17 @@ def page_civic_ledger(s: dict, stories: dict[str, dict]) -> str:
 <div id="page" class="site">
 <header id="masthead" class="site-header">
 <p class="site-title"><a href="/" rel="home">The Civic Ledger</a></p>
-<p class="site-description">{escape(SITES['civic-ledger']['description'])}</p>
+<p class="site-description">{escape(SITES["civic-ledger"]["description"])}</p>
 <nav id="site-navigation" class="main-navigation"><ul id="primary-menu" class="menu"><li class="menu-item"><a href="/">Home</a></li>{nav}<li class="menu-item"><a href="/wp-login.php">Login</a></li><li class="menu-item menu-item-subscribe"><a href="/subscribe/">Subscribe</a></li></ul></nav>
 </header>
 <div id="content" class="site-content">
-<div class="crumbs" aria-label="breadcrumbs"><a href="/">Home</a> / <a href="/category/{slugify(s['section'])}/">{escape(s['section'])}</a> / <span>{escape(s['title'])}</span></div>
+<div class="crumbs" aria-label="breadcrumbs"><a href="/">Home</a> / <a href="/category/{slugify(s["section"])}/">{escape(s["section"])}</a> / <span>{escape(s["title"])}</span></div>
 <div id="primary" class="content-area">
 <div class="post type-post status-publish">
 <div class="entry-header">
-<span class="cat-links"><a href="/category/{slugify(s['section'])}/" rel="category tag">{escape(s['section'])}</a></span>
-<h1 class="entry-title">{escape(s['title'])}</h1>
-<div class="entry-meta"><span class="byline">By <span class="author vcard"><a class="url fn n" href="/author/{slugify(s['author'])}/">{escape(s['author'])}</a></span></span> <span class="posted-on">Published <time class="entry-date published" datetime="{iso_utc(s)}">{d:%B} {d.day}, {d:%Y}</time></span></div>
+<span class="cat-links"><a href="/category/{slugify(s["section"])}/" rel="category tag">{escape(s["section"])}</a></span>
+<h1 class="entry-title">{escape(s["title"])}</h1>
+<div class="entry-meta"><span class="byline">By <span class="author vcard"><a class="url fn n" href="/author/{slugify(s["author"])}/">{escape(s["author"])}</a></span></span> <span class="posted-on">Published <time class="entry-date published" datetime="{iso_utc(s)}">{d:%B} {d.day}, {d:%Y}</time></span></div>
 </div>
 <div class="entry-content">
 {body_html(s)}
@@ -545,9 +587,17 @@ def page_civic_ledger(s: dict, stories: dict[str, dict]) -> str:
 
 def page_valley_courier(s: dict, stories: dict[str, dict]) -> str:
     d = parse_date(s["published"])
-    nav = "".join(f'<li class="nav__item"><a class="nav__link" href="{h}">{n}</a></li>' for n, h in section_links("/news/"))
-    share = "".join(f'<li><a class="social__link" href="{attr(h)}" aria-label="Share via {n}">{n}</a></li>' for n, h in share_links(s))
-    tags = "".join(f'<li><a class="tag-pill" href="/tag/{t}">{escape(n)}</a></li>' for n, t in tags_for(s))
+    nav = "".join(
+        f'<li class="nav__item"><a class="nav__link" href="{h}">{n}</a></li>'
+        for n, h in section_links("/news/")
+    )
+    share = "".join(
+        f'<li><a class="social__link" href="{attr(h)}" aria-label="Share via {n}">{n}</a></li>'
+        for n, h in share_links(s)
+    )
+    tags = "".join(
+        f'<li><a class="tag-pill" href="/tag/{t}">{escape(n)}</a></li>' for n, t in tags_for(s)
+    )
     related = "\n".join(
         f'<li class="also-read__item"><a href="{attr(story_url(stories[r]))}">{escape(stories[r]["title"])}</a></li>'
         for r in s["related"]
@@ -574,11 +624,11 @@ def page_valley_courier(s: dict, stories: dict[str, dict]) -> str:
 <div class="header__actions"><a href="/login" class="header__login">Log in</a><a href="/subscribe" class="header__subscribe">Subscribe from 1 a week</a></div>
 </header>
 <div class="layout">
-<ol class="breadcrumb"><li><a href="/">Home</a></li><li><a href="/news">News</a></li><li><a href="/news/{slugify(s['section'])}">{escape(s['section'])}</a></li></ol>
+<ol class="breadcrumb"><li><a href="/">Home</a></li><li><a href="/news">News</a></li><li><a href="/news/{slugify(s["section"])}">{escape(s["section"])}</a></li></ol>
 <article class="article-page">
-<h1 class="article-page__title">{escape(s['title'])}</h1>
+<h1 class="article-page__title">{escape(s["title"])}</h1>
 <div class="article-page__info">
-<span class="article-page__author">By {escape(s['author'])}</span>
+<span class="article-page__author">By {escape(s["author"])}</span>
 <span class="article-page__date"><time datetime="{iso_utc(s)}">{d.day:02d}/{d.month:02d}/{d:%Y} {d:%H:%M}</time></span>
 </div>
 <section class="article__body">
@@ -622,6 +672,7 @@ TEMPLATES = {
 # --------------------------------------------------------------------------------------------
 # Feeds
 # --------------------------------------------------------------------------------------------
+
 
 def cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
@@ -721,6 +772,7 @@ def json_feed(site: str, items: list[dict]) -> str:
 # Main
 # --------------------------------------------------------------------------------------------
 
+
 def write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
@@ -777,7 +829,9 @@ def main() -> int:
             p.unlink()
     init = OUT_DIR / "__init__.py"
     if not init.exists():
-        write(init, '"""Bundled offline sample articles (generated by tools/build_samples.py)."""\n')
+        write(
+            init, '"""Bundled offline sample articles (generated by tools/build_samples.py)."""\n'
+        )
 
     manifest_pages = []
     for s in stories:
@@ -792,14 +846,18 @@ def main() -> int:
             "published": iso_utc(s),
             "site_name": SITES[s["site"]]["name"],
             "text": "\n\n".join(body_texts(s)),
-            "related_links": [{"url": story_url(by_slug[r]), "title": by_slug[r]["title"]} for r in s["related"]],
+            "related_links": [
+                {"url": story_url(by_slug[r]), "title": by_slug[r]["title"]} for r in s["related"]
+            ],
         }
         write(OUT_DIR / "golden" / f"{s['slug']}.json", dump(golden))
 
     manifest_feeds = []
     for site, info in SITES.items():
         items = sorted(
-            (s for s in stories if s["site"] == site), key=lambda s: (parse_date(s["published"]), s["slug"]), reverse=True
+            (s for s in stories if s["site"] == site),
+            key=lambda s: (parse_date(s["published"]), s["slug"]),
+            reverse=True,
         )
         if info["format"] == "atom":
             text = atom_feed(site, items)
@@ -809,9 +867,19 @@ def main() -> int:
             text = rss_feed(site, items, full_content=(site == "harbour-herald"))
         rel = f"feeds/{site}.{info['ext']}"
         write(OUT_DIR / rel, text)
-        manifest_feeds.append({"url": feed_url(site), "file": rel, "format": info["format"], "site": site, "title": info["name"]})
+        manifest_feeds.append(
+            {
+                "url": feed_url(site),
+                "file": rel,
+                "format": info["format"],
+                "site": site,
+                "title": info["name"],
+            }
+        )
 
-    newest = max((parse_date(s["published"]) for s in stories), default=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    newest = max(
+        (parse_date(s["published"]) for s in stories), default=datetime(2026, 1, 1, tzinfo=UTC)
+    )
     outlines = "\n".join(
         f'    <outline type="rss" text="{attr(SITES[f["site"]]["name"])}" title="{attr(SITES[f["site"]]["name"])}" '
         f'xmlUrl="{attr(f["url"])}" htmlUrl="{attr(site_url(f["site"]))}"/>'
@@ -840,7 +908,13 @@ def main() -> int:
         topics.setdefault(s["topic"], []).append(s["slug"])
     labels = {
         "stories": {
-            s["slug"]: {"url": story_url(s), "site": s["site"], "topic": s["topic"], "event": s["event"]} for s in stories
+            s["slug"]: {
+                "url": story_url(s),
+                "site": s["site"],
+                "topic": s["topic"],
+                "event": s["event"],
+            }
+            for s in stories
         },
         "events": dict(sorted(events.items())),
         "topics": {t: topics[t] for t in TOPICS if t in topics},
@@ -857,7 +931,7 @@ def main() -> int:
     print(f"{len(stories)} stories from {len({s['_file'] for s in stories})} file(s) -> {OUT_DIR}")
     for t in TOPICS:
         if t in topics:
-            sites = sorted({by_slug[x]['site'] for x in topics[t]})
+            sites = sorted({by_slug[x]["site"] for x in topics[t]})
             print(f"  topic {t:<11} {len(topics[t]):>2} stories, sites: {', '.join(sites)}")
     for site in SITES:
         print(f"  site  {site:<15} {sum(1 for s in stories if s['site'] == site):>2} stories")

@@ -36,10 +36,15 @@ def page(title: str) -> bytes:
 
 
 def make_service(tmp_path: Path, **limits: float) -> Service:
-    lim = FetchLimits(connect_timeout=2, read_timeout=limits.get("read", 3.0),
-                      total_timeout=limits.get("total", 8.0), concurrency=8)
-    return Service(tmp_path / "cache.sqlite3", fetcher=Fetcher(lim, serve_samples=False),
-                   extract_workers=1)
+    lim = FetchLimits(
+        connect_timeout=2,
+        read_timeout=limits.get("read", 3.0),
+        total_timeout=limits.get("total", 8.0),
+        concurrency=8,
+    )
+    return Service(
+        tmp_path / "cache.sqlite3", fetcher=Fetcher(lim, serve_samples=False), extract_workers=1
+    )
 
 
 @pytest.fixture
@@ -145,12 +150,16 @@ def test_article_fetch_extract_store_and_offline(tmp_path: Path, server: Loopbac
     offline.close()
 
 
-def test_not_html_and_empty_pages_fall_back_to_summary(service: Service, server: LoopbackServer) -> None:
+def test_not_html_and_empty_pages_fall_back_to_summary(
+    service: Service, server: LoopbackServer
+) -> None:
     server.routes["/feed"] = Route(
         rss("Loop", [("p", "A PDF", server.url("/pdf")), ("e", "Empty", server.url("/empty"))])
     )
     server.routes["/pdf"] = Route(b"%PDF-1.7 binary", content_type="application/pdf")
-    server.routes["/empty"] = Route(b"<html><body><p>Hi.</p></body></html>", content_type="text/html")
+    server.routes["/empty"] = Route(
+        b"<html><body><p>Hi.</p></body></html>", content_type="text/html"
+    )
     service.store.add_feed(server.url("/feed"))
     service.refresh()
     for story in service.list_stories():

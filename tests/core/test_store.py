@@ -62,8 +62,13 @@ def test_store_feed_dedupes_by_guid_then_link(store: Store) -> None:
         site_url=None,
         format="rss",
         entries=[
-            ParsedEntry(guid=f"new-{e.guid}", link=e.link, title=e.title + " (upd)",
-                        published=e.published, summary=e.summary)
+            ParsedEntry(
+                guid=f"new-{e.guid}",
+                link=e.link,
+                title=e.title + " (upd)",
+                published=e.published,
+                summary=e.summary,
+            )
             for e in entries(5)
         ],
     )
@@ -126,8 +131,11 @@ def test_search_and_fts_query(store: Store) -> None:
     store.store_article(
         sid,
         "http://127.0.0.1/s9",
-        ExtractedArticle(markdown="# x", text="A lighthouse keeper retires after forty years",
-                         related_links=[RelatedLink("http://127.0.0.1/s1", "Other")]),
+        ExtractedArticle(
+            markdown="# x",
+            text="A lighthouse keeper retires after forty years",
+            related_links=[RelatedLink("http://127.0.0.1/s1", "Other")],
+        ),
     )
     hits = store.search_ids("lighthouse")
     assert hits == [sid]
@@ -144,7 +152,9 @@ def test_search_and_fts_query(store: Store) -> None:
 def test_remove_feed_cascades(store: Store) -> None:
     f = store.add_feed("http://127.0.0.1/feed")
     up = store.store_feed(f.id, feed(3))
-    store.store_article(up.new_story_ids[0], "u", ExtractedArticle(markdown="m", text="unique words"))
+    store.store_article(
+        up.new_story_ids[0], "u", ExtractedArticle(markdown="m", text="unique words")
+    )
     store.remove_feed(f.id)
     assert store.count_stories() == 0
     assert store.search_ids("unique") == []

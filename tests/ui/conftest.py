@@ -111,8 +111,16 @@ def fill_many(service: Service, n: int) -> int:
     feed = service.store.add_feed("http://127.0.0.1:9/many.xml", "Many")
     now = int(time.time())
     rows = [
-        (feed.id, f"g{i}", f"http://127.0.0.1:9/s/{i}", f"Story number {i}", now - i * 60,
-         now, now - i * 60, "")
+        (
+            feed.id,
+            f"g{i}",
+            f"http://127.0.0.1:9/s/{i}",
+            f"Story number {i}",
+            now - i * 60,
+            now,
+            now - i * 60,
+            "",
+        )
         for i in range(n)
     ]
     with service.store.transaction() as conn:

@@ -20,10 +20,19 @@ async def test_open_in_browser_only_for_http_links(
 
     service.store.store_feed(
         feed.id,
-        ParsedFeed("Scripts", None, [
-            ParsedEntry("x", "javascript:alert(1)", "Sneaky link",
-                        published=datetime(2030, 1, 1, tzinfo=UTC)),
-        ], "rss"),
+        ParsedFeed(
+            "Scripts",
+            None,
+            [
+                ParsedEntry(
+                    "x",
+                    "javascript:alert(1)",
+                    "Sneaky link",
+                    published=datetime(2030, 1, 1, tzinfo=UTC),
+                ),
+            ],
+            "rss",
+        ),
     )
     app = TuinewsApp(service, config)
     opened: list[str] = []

@@ -192,9 +192,7 @@ async def test_help_lists_every_binding(app: TuinewsApp) -> None:
         assert not isinstance(app.screen, HelpDialog)
 
 
-async def test_position_is_restored_at_next_start(
-    service: Service, config: Config
-) -> None:
+async def test_position_is_restored_at_next_start(service: Service, config: Config) -> None:
     app = TuinewsApp(service, config)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = main_screen(app)

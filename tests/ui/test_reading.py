@@ -42,8 +42,11 @@ async def test_stored_article_opens_at_once_offline(app: TuinewsApp, service: Se
     service.store.store_article(
         story.id,
         story.link or "",
-        ExtractedArticle(markdown="## Heading\n\nFull **text** here.\n\n> a quote\n\n- one\n- two",
-                         text="Full text here", word_count=690),
+        ExtractedArticle(
+            markdown="## Heading\n\nFull **text** here.\n\n> a quote\n\n- one\n- two",
+            text="Full text here",
+            word_count=690,
+        ),
     )
     async with app.run_test(size=(120, 40)) as pilot:
         screen = main_screen(app)

@@ -16,6 +16,7 @@ Times are stored as integer Unix seconds (UTC).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -243,10 +244,8 @@ class Store:
         """Close every connection this store opened (call once, at exit)."""
         with self._lock:
             for conn in self._connections:
-                try:
+                with contextlib.suppress(sqlite3.Error):  # closing is best effort
                     conn.close()
-                except sqlite3.Error:  # pragma: no cover - closing is best effort
-                    pass
             self._connections.clear()
         self._local = threading.local()
 
@@ -663,9 +662,7 @@ class Store:
             return ids.index(story_id) if story_id in ids else None
         where, params = self._where(flt)
         where += (" AND " if where else " WHERE ") + "(s.sort_key, s.id) > (?, ?)"
-        return int(
-            self._query(f"SELECT count(*) FROM stories s{where}", [*params, *pos])[0][0]
-        )
+        return int(self._query(f"SELECT count(*) FROM stories s{where}", [*params, *pos])[0][0])
 
     def story(self, story_id: int) -> Story:
         rows = self._query(
@@ -700,7 +697,9 @@ class Store:
             return None
         return zlib.decompress(rows[0][0]).decode("utf-8", "replace")
 
-    def search_ids(self, query: str, flt: StoryFilter = StoryFilter(), limit: int = 500) -> list[int]:
+    def search_ids(
+        self, query: str, flt: StoryFilter = StoryFilter(), limit: int = 500
+    ) -> list[int]:
         """Story ids matching a full-text query, best first (BM25, titles weigh more)."""
         match = fts_query(query)
         if not match:

@@ -210,4 +210,3 @@ class TuinewsApp(App[None]):
             if isinstance(screen, MainScreen):
                 screen.save_position()
         self.exit()
-

@@ -111,7 +111,7 @@ class HelpDialog(ModalScreen[None]):
                 text.append(description)
                 text.append(f"  ({binding_id})\n", style="dim")
             text.append(
-                "\nRemap any key in config.toml, e.g. [keys] next_story = \"j,down\".",
+                '\nRemap any key in config.toml, e.g. [keys] next_story = "j,down".',
                 style="dim",
             )
             with VerticalScroll(id="help-scroll"):

@@ -395,7 +395,9 @@ class MainScreen(Screen[None]):
         elif self.service.store.article(story.id) is not None:
             article = self.service.cached_article(story.id)
             state = ArticleState(
-                story, article, "summary" if article and article.error else "cache",
+                story,
+                article,
+                "summary" if article and article.error else "cache",
                 article.error if article else None,
             )
             await self.article.show(state, scroll_y=scroll_y)
@@ -857,9 +859,7 @@ class MainScreen(Screen[None]):
         if choice is not None:
             self.stories.set_filter(choice.filter)
             self.show_feed_error(choice)
-        self.notify(
-            f"Added {clean_text(event.feed.title)} ({event.new} stories)", markup=False
-        )
+        self.notify(f"Added {clean_text(event.feed.title)} ({event.new} stories)", markup=False)
 
     def action_remove_feed(self) -> None:
         choice = self.feeds.current

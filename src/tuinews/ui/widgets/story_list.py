@@ -216,9 +216,7 @@ class StoryList(ScrollView, can_focus=True):
             after = self._store.sort_position(previous[-1].id)
             page = self._store.list_stories(self.filter, limit=PAGE_SIZE, after=after)
         else:
-            page = self._store.list_stories(
-                self.filter, limit=PAGE_SIZE, offset=number * PAGE_SIZE
-            )
+            page = self._store.list_stories(self.filter, limit=PAGE_SIZE, offset=number * PAGE_SIZE)
         self._pages[number] = page
         while len(self._pages) > CACHED_PAGES:
             self._pages.popitem(last=False)
