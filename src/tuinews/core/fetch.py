@@ -115,6 +115,12 @@ def _describe(exc: Exception, url: str) -> str:
     return f"network error for {host}: {text}"
 
 
+def _bad_location(exc: Exception, url: str) -> str:
+    host = httpx.URL(url).host
+    log.info("invalid redirect from %s: %s", url, exc)
+    return f"{host} redirected to an invalid address: only http and https are fetched"
+
+
 def _status_error(response: httpx.Response) -> FetchError:
     status = response.status_code
     retry = parse_retry_after(response.headers.get("retry-after"))
@@ -332,6 +338,10 @@ class Fetcher:
                     return self._result(response, b"".join(chunks), current, permanent)
             except httpx.HTTPError as exc:
                 raise FetchError(_describe(exc, current)) from exc
+            except httpx.InvalidURL as exc:
+                # Not an HTTPError: httpx raises it while reading a redirect's Location
+                # (e.g. "javascript:..."), even with follow_redirects off.
+                raise FetchError(_bad_location(exc, current)) from exc
 
     def fetch(
         self,
@@ -378,6 +388,10 @@ class Fetcher:
                     return self._result(response, b"".join(chunks), current, permanent)
             except httpx.HTTPError as exc:
                 raise FetchError(_describe(exc, current)) from exc
+            except httpx.InvalidURL as exc:
+                # Not an HTTPError: httpx raises it while reading a redirect's Location
+                # (e.g. "javascript:..."), even with follow_redirects off.
+                raise FetchError(_bad_location(exc, current)) from exc
 
 
 def retry_at(seconds: float | None) -> datetime | None:

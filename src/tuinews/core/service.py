@@ -649,6 +649,7 @@ class Service:
         """
         destination = Path(destination or Path.cwd())
         written: list[Path] = []
+        used: set[str] = set()
         now = datetime.now(UTC)
         for story_id in story_ids:
             story = self.store.story(story_id)
@@ -667,9 +668,15 @@ class Service:
             ):
                 path = write_export(text, destination.parent, destination.name, force=force)
             else:
-                path = write_export(
-                    text, destination, export_filename(story, article), force=force
-                )
+                name = export_filename(story, article)
+                # Different stories can share a name (same day, same or no title): number
+                # them rather than have the second overwrite (or refuse) the first.
+                stem, n = name.removesuffix(".md"), 1
+                while name in used:
+                    n += 1
+                    name = f"{stem}-{n}.md"
+                path = write_export(text, destination, name, force=force)
+                used.add(path.name)
             written.append(path)
         return written
 
