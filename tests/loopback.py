@@ -110,12 +110,14 @@ class LoopbackServer:
                     self.send_header(k, v)
                 self.end_headers()
                 if route.reset_after is not None:
+                    # Linger 0 then let the server close the socket: the client gets an RST
+                    # in the middle of the announced body.
                     self.wfile.write(body[: route.reset_after])
                     self.wfile.flush()
                     self.connection.setsockopt(
                         socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
                     )
-                    self.connection.close()
+                    self.close_connection = True
                     return
                 if route.drip:
                     for i in range(len(body)):
@@ -128,7 +130,12 @@ class LoopbackServer:
                     self.wfile.flush()
                     self.close_connection = True
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        class _Server(ThreadingHTTPServer):
+            # Refreshes open dozens of connections at once; the default backlog of 5 drops
+            # some and they look like connect timeouts.
+            request_queue_size = 128
+
+        self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

@@ -199,6 +199,7 @@ def cmd_feeds(service, args, config) -> int:  # type: ignore[no-untyped-def]
                         "total": f.total,
                         "last_status": f.last_status,
                         "last_error": clean_text(f.last_error) or None,
+                        "last_warning": clean_text(f.last_warning) or None,
                         "gone": f.gone,
                         "prefetch": f.prefetch,
                     }
@@ -216,6 +217,8 @@ def cmd_feeds(service, args, config) -> int:  # type: ignore[no-untyped-def]
         _out(f"{f.id:>4} {mark} {f.unread:>5}/{f.total:<6} {clean_text(f.title)}  <{f.url}>")
         if f.last_error:
             _out(f"          error: {clean_text(f.last_error)}")
+        elif f.last_warning:
+            _out(f"          warning: {clean_text(f.last_warning)}")
     return EXIT_OK
 
 
@@ -280,8 +283,7 @@ def cmd_list(service, args, config) -> int:  # type: ignore[no-untyped-def]
     from .core.store import StoryFilter
 
     feed_id = service.find_feed(args.feed).id if args.feed else None
-    flt = StoryFilter(feed_id=feed_id, unread=args.unread, starred=args.starred,
-                      search=args.search)
+    flt = StoryFilter(feed_id=feed_id, unread=args.unread, starred=args.starred, search=args.search)
     if args.limit < 1:
         raise TuinewsError("--limit must be at least 1")
     stories = service.list_stories(flt, limit=args.limit)
@@ -290,8 +292,10 @@ def cmd_list(service, args, config) -> int:  # type: ignore[no-untyped-def]
         return EXIT_OK
     for s in stories:
         mark = ("*" if s.starred else " ") + (" " if s.read else "N")
-        _out(f"{s.id:>7} {mark} {_age(s.published):16}  {clean_text(s.feed_title)[:20]:20}  "
-             f"{clean_text(s.title)}")
+        _out(
+            f"{s.id:>7} {mark} {_age(s.published):16}  {clean_text(s.feed_title)[:20]:20}  "
+            f"{clean_text(s.title)}"
+        )
     return EXIT_OK
 
 
@@ -310,7 +314,9 @@ def cmd_read(service, args, config) -> int:  # type: ignore[no-untyped-def]
     title = clean_text(article.title or story.title)
     _out(f"# {title}\n")
     byline = " · ".join(
-        x for x in (clean_text(article.author), clean_text(story.feed_title), _age(article.published)) if x
+        x
+        for x in (clean_text(article.author), clean_text(story.feed_title), _age(article.published))
+        if x
     )
     if byline:
         _out(f"*{byline}*\n")
@@ -358,7 +364,11 @@ def cmd_related(service, args, config) -> int:  # type: ignore[no-untyped-def]
             )
         )
         return EXIT_OK
-    labels = {"same": "Same story elsewhere", "page": "From this page", "topic": "More on this topic"}
+    labels = {
+        "same": "Same story elsewhere",
+        "page": "From this page",
+        "topic": "More on this topic",
+    }
     last = None
     for r in items:
         if r.group != last:

@@ -228,3 +228,16 @@ def test_open_link_fetches_and_keeps_it_offline(tmp_path: Path, server: Loopback
             svc.open_link("javascript:alert(1)")
     finally:
         svc.close()
+
+
+def test_parser_warnings_are_kept_on_the_feed(service: Service, server: LoopbackServer) -> None:
+    doc = (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x "boom">]><rss version="2.0"><channel>'
+        b"<title>Odd</title><item><guid>a</guid><title>A</title></item></channel></rss>"
+    )
+    server.routes["/feed"] = Route(doc)
+    feed = service.store.add_feed(server.url("/feed"))
+    service.refresh()
+    stored = service.store.feed(feed.id)
+    assert stored.last_error is None and service.count_stories() == 1
+    assert "DOCTYPE" in (stored.last_warning or "")

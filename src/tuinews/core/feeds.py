@@ -563,9 +563,7 @@ def _recover_links(data: bytes, count: int) -> list[str | None] | None:
     ``http://192.168.1.5/``: its SSRF guard), but a reader's feeds may well live there (a
     self-hosted bridge, a home server). Those links are read back from the XML itself.
     """
-    parser = etree.XMLParser(
-        recover=True, resolve_entities=False, no_network=True, huge_tree=False
-    )
+    parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
     try:
         root = etree.fromstring(data, parser)
     except (etree.XMLSyntaxError, ValueError):

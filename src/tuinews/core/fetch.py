@@ -97,9 +97,13 @@ def _describe(exc: Exception, url: str) -> str:
                 continue
             cause = cause.__cause__ or cause.__context__
         low = text.lower()
-        if "name or service not known" in low or "nodename nor servname" in low or (
-            "temporary failure in name resolution" in low
-        ) or "no address associated" in low or "getaddrinfo" in low:
+        if (
+            "name or service not known" in low
+            or "nodename nor servname" in low
+            or ("temporary failure in name resolution" in low)
+            or "no address associated" in low
+            or "getaddrinfo" in low
+        ):
             return f"the name {host} does not resolve (offline, or a wrong address)"
         if "refused" in low:
             return f"{host} refused the connection"
@@ -134,8 +138,9 @@ def _status_error(response: httpx.Response) -> FetchError:
             status=status,
             retry_after=retry,
         )
-    return FetchError(f"the server answered {status} {reason}".rstrip(), status=status,
-                      retry_after=retry)
+    return FetchError(
+        f"the server answered {status} {reason}".rstrip(), status=status, retry_after=retry
+    )
 
 
 def check_url(url: str) -> str:
@@ -205,7 +210,9 @@ class Fetcher:
         lim = self.limits
         return {
             "timeout": httpx.Timeout(
-                connect=lim.connect_timeout, read=lim.read_timeout, write=lim.read_timeout,
+                connect=lim.connect_timeout,
+                read=lim.read_timeout,
+                write=lim.read_timeout,
                 pool=lim.total_timeout,
             ),
             "headers": {
@@ -276,9 +283,7 @@ class Fetcher:
             )
 
     def _too_large(self) -> FetchError:
-        return FetchError(
-            f"the response is too large (over {self.limits.max_bytes // 1024} KiB)"
-        )
+        return FetchError(f"the response is too large (over {self.limits.max_bytes // 1024} KiB)")
 
     async def fetch_async(
         self,

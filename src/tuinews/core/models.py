@@ -104,6 +104,8 @@ class Feed:
     """Fetch full text of new stories during refresh."""
     unread: int = 0
     total: int = 0
+    last_warning: str | None = None
+    """What the parser flagged on the last feed it read (the feed was still stored)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import multiprocessing
 import threading
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 from . import feeds as feedmod
 from .errors import ExtractError, FetchError, NotFoundError, ParseError, TuinewsError
@@ -36,6 +38,7 @@ from .models import (
 from .store import FeedUpdate, Store, StoryFilter
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9,"
@@ -291,6 +294,10 @@ class Service:
         new_ids: list[int] = []
         now = datetime.now(UTC)
 
+        async def write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+            """Run a store write on the one writer thread."""
+            return await loop.run_in_executor(writer, functools.partial(fn, *args, **kwargs))
+
         async def one(feed: Feed, client: object) -> FeedResult:
             if cancel is not None and cancel.is_set():
                 return FeedResult(feed.id, feed.title, feed.url, "skipped", error="cancelled")
@@ -311,28 +318,24 @@ class Service:
                         accept=FEED_ACCEPT,
                     )
                 except FetchError as exc:
-                    await loop.run_in_executor(
-                        writer,
-                        lambda: self.store.record_feed_status(
-                            feed.id,
-                            status=exc.status,
-                            error=exc.message,
-                            retry_after=retry_at(exc.retry_after),
-                            gone=exc.gone,
-                        ),
+                    await write(
+                        self.store.record_feed_status,
+                        feed.id,
+                        status=exc.status,
+                        error=exc.message,
+                        retry_after=retry_at(exc.retry_after),
+                        gone=exc.gone,
                     )
                     return FeedResult(feed.id, feed.title, feed.url, "failed", error=exc.message)
             if result.not_modified:
-                await loop.run_in_executor(
-                    writer,
-                    lambda: self.store.record_feed_status(
-                        feed.id,
-                        status=304,
-                        error=None,
-                        etag=result.etag,
-                        last_modified=result.last_modified,
-                        new_url=result.permanent_url,
-                    ),
+                await write(
+                    self.store.record_feed_status,
+                    feed.id,
+                    status=304,
+                    error=None,
+                    etag=result.etag,
+                    last_modified=result.last_modified,
+                    new_url=result.permanent_url,
                 )
                 return FeedResult(feed.id, feed.title, feed.url, "unchanged")
             try:
@@ -345,23 +348,18 @@ class Service:
                         parse_pool, _parse, result.content, result.url, result.content_type
                     )
             except ParseError as exc:
-                await loop.run_in_executor(
-                    writer,
-                    lambda: self.store.record_feed_status(
-                        feed.id, status=result.status, error=exc.message
-                    ),
+                await write(
+                    self.store.record_feed_status, feed.id, status=result.status, error=exc.message
                 )
                 return FeedResult(feed.id, feed.title, feed.url, "failed", error=exc.message)
-            update: FeedUpdate = await loop.run_in_executor(
-                writer,
-                lambda: self.store.store_feed(
-                    feed.id,
-                    parsed,
-                    status=result.status,
-                    etag=result.etag,
-                    last_modified=result.last_modified,
-                    new_url=result.permanent_url,
-                ),
+            update: FeedUpdate = await write(
+                self.store.store_feed,
+                feed.id,
+                parsed,
+                status=result.status,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                new_url=result.permanent_url,
             )
             if prefetch or (prefetch is None and feed.prefetch):
                 new_ids.extend(update.new_story_ids)
@@ -526,7 +524,9 @@ class Service:
             async with sem:
                 try:
                     result = await self.fetcher.fetch_async(
-                        client, story.link, accept=PAGE_ACCEPT  # type: ignore[arg-type]
+                        client,
+                        story.link,
+                        accept=PAGE_ACCEPT,  # type: ignore[arg-type]
                     )
                 except FetchError as exc:
                     log.info("prefetch of %s failed: %s", story.link, exc)
@@ -565,8 +565,9 @@ class Service:
 
         try:
             async with self.fetcher.async_client() as client:
-                tasks = [asyncio.create_task(one(stories[i], client)) for i in story_ids
-                         if i in stories]
+                tasks = [
+                    asyncio.create_task(one(stories[i], client)) for i in story_ids if i in stories
+                ]
                 for coro in asyncio.as_completed(tasks):
                     try:
                         await coro
@@ -599,11 +600,14 @@ class Service:
         entry = ParsedEntry(
             guid=url, link=url, title=title or url, published=datetime.now(UTC), summary=""
         )
-        parsed = ParsedFeed(title=LINKED_PAGES_TITLE, site_url=None, entries=[entry],
-                            format="internal")
+        parsed = ParsedFeed(
+            title=LINKED_PAGES_TITLE, site_url=None, entries=[entry], format="internal"
+        )
         update = self.store.store_feed(feed.id, parsed, status=None)
-        story_id = update.new_story_ids[0] if update.new_story_ids else (
-            self.store.stories_with_link([url])[url]
+        story_id = (
+            update.new_story_ids[0]
+            if update.new_story_ids
+            else (self.store.stories_with_link([url])[url])
         )
         self.store.store_raw_page(story_id, result.url, result.content, result.content_type)
         article = self._extract_stored(story_id)
@@ -663,8 +667,10 @@ class Service:
                 article = self.cached_article(story_id)
             related = self.related(story_id)
             text = export_markdown(story, article, related, exported_at=now)
-            if len(story_ids) == 1 and destination.suffix.lower() in (".md", ".markdown") and (
-                not destination.is_dir()
+            if (
+                len(story_ids) == 1
+                and destination.suffix.lower() in (".md", ".markdown")
+                and (not destination.is_dir())
             ):
                 path = write_export(text, destination.parent, destination.name, force=force)
             else:

@@ -35,7 +35,7 @@ from .models import Article, ExtractedArticle, Feed, ParsedEntry, ParsedFeed, Re
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAX_RAW_BYTES = 8 * 1024 * 1024
 
 _MIGRATIONS: list[str] = [
@@ -118,6 +118,11 @@ _MIGRATIONS: list[str] = [
     # 2: document frequencies of the full-text index, for related stories (term distinctiveness).
     """
     CREATE VIRTUAL TABLE story_vocab USING fts5vocab(story_fts, 'row');
+    """,
+    # 3: what the parser flagged on a feed it still read (entries capped, entity declarations
+    # ignored, not well-formed): shown to the user next to the feed.
+    """
+    ALTER TABLE feeds ADD COLUMN last_warning TEXT;
     """,
 ]
 
@@ -340,7 +345,7 @@ class Store:
         "SELECT f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.last_status,"
         " f.last_error, f.last_checked, f.retry_after, f.gone, f.prefetch,"
         " (SELECT count(*) FROM stories s WHERE s.feed_id = f.id AND s.read = 0),"
-        " {total} FROM feeds f"
+        " {total}, f.last_warning FROM feeds f"
     )
 
     def _feed(self, row: Sequence[Any]) -> Feed:
@@ -359,6 +364,7 @@ class Store:
             prefetch=bool(row[11]),
             unread=row[12],
             total=row[13],
+            last_warning=row[14],
         )
 
     def feeds(self, *, with_totals: bool = False) -> list[Feed]:
@@ -492,8 +498,8 @@ class Store:
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE feeds SET title = CASE WHEN ? != '' THEN ? ELSE title END,"
-                " site_url = coalesce(?, site_url) WHERE id = ?",
-                (parsed.title, parsed.title, parsed.site_url, feed_id),
+                " site_url = coalesce(?, site_url), last_warning = ? WHERE id = ?",
+                (parsed.title, parsed.title, parsed.site_url, parsed.warning, feed_id),
             )
             self._record_status(
                 conn,

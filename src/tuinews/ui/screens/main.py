@@ -325,6 +325,11 @@ class MainScreen(Screen[None]):
             text.append(clean_text(feed.last_error))
             error.update(text)
             error.display = True
+        elif feed is not None and feed.last_warning:
+            text = Text("note: ", style="bold yellow")
+            text.append(clean_text(feed.last_warning))
+            error.update(text)
+            error.display = True
         else:
             error.display = False
 
