@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
+
 from . import feeds as feedmod
 from .errors import ExtractError, FetchError, NotFoundError, ParseError, TuinewsError
 from .export import export_filename, export_markdown, write_export
@@ -260,9 +262,13 @@ class Service:
             cancel: set it to stop between feeds.
         """
         started = time.monotonic()
-        named = feed_ids is not None
         all_feeds = self.store.feeds()
-        feeds = [f for f in all_feeds if f.id in set(feed_ids)] if named else all_feeds
+        named = feed_ids is not None
+        if feed_ids is not None:
+            wanted = set(feed_ids)
+            feeds = [f for f in all_feeds if f.id in wanted]
+        else:
+            feeds = all_feeds
         # The pseudo-feed of pages opened from related links has nothing to fetch.
         feeds = [f for f in feeds if f.url != LINKED_PAGES_URL]
         summary = RefreshSummary()
@@ -298,7 +304,7 @@ class Service:
             """Run a store write on the one writer thread."""
             return await loop.run_in_executor(writer, functools.partial(fn, *args, **kwargs))
 
-        async def one(feed: Feed, client: object) -> FeedResult:
+        async def one(feed: Feed, client: httpx.AsyncClient) -> FeedResult:
             if cancel is not None and cancel.is_set():
                 return FeedResult(feed.id, feed.title, feed.url, "skipped", error="cancelled")
             if not named and feed.gone:
@@ -311,7 +317,7 @@ class Service:
             async with sem:
                 try:
                     result = await self.fetcher.fetch_async(
-                        client,  # type: ignore[arg-type]
+                        client,
                         feed.url,
                         etag=feed.etag,
                         last_modified=feed.last_modified,
@@ -365,7 +371,7 @@ class Service:
                 new_ids.extend(update.new_story_ids)
             return FeedResult(feed.id, parsed.title or feed.title, feed.url, "new", update.new)
 
-        async def guarded(feed: Feed, client: object) -> FeedResult:
+        async def guarded(feed: Feed, client: httpx.AsyncClient) -> FeedResult:
             try:
                 return await one(feed, client)
             except TuinewsError as exc:  # a store error on one feed must not stop the rest
@@ -518,16 +524,12 @@ class Service:
         counts = {"ok": 0, "failed": 0}
         done = 0
 
-        async def one(story: Story, client: object) -> None:
+        async def one(story: Story, client: httpx.AsyncClient) -> None:
             if cancel is not None and cancel.is_set() or not story.link:
                 return
             async with sem:
                 try:
-                    result = await self.fetcher.fetch_async(
-                        client,
-                        story.link,
-                        accept=PAGE_ACCEPT,  # type: ignore[arg-type]
-                    )
+                    result = await self.fetcher.fetch_async(client, story.link, accept=PAGE_ACCEPT)
                 except FetchError as exc:
                     log.info("prefetch of %s failed: %s", story.link, exc)
                     counts["failed"] += 1
