@@ -210,3 +210,24 @@ def test_core_never_imports_textual_or_rich() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_search_sees_new_stories_and_changes(store: Store) -> None:
+    f = store.add_feed("http://127.0.0.1/feed")
+    store.store_feed(f.id, feed(3))
+    assert len(store.search_ids("harbours")) == 3
+    assert store.count_stories(StoryFilter(search="harbours")) == 3
+    store.store_feed(
+        f.id, ParsedFeed(title="Feed", site_url=None, format="rss", entries=entries(2, "t"))
+    )
+    assert len(store.search_ids("harbours")) == 5  # the kept result was dropped
+    ids = store.search_ids("harbours")
+    store.set_read(ids[:1])
+    assert len(store.search_ids("harbours", StoryFilter(unread=True))) == 4
+    # Another connection's commit is seen too.
+    other = Store(store.path)
+    other.store_feed(
+        f.id, ParsedFeed(title="Feed", site_url=None, format="rss", entries=entries(1, "u"))
+    )
+    other.close()
+    assert len(store.search_ids("harbours")) == 6

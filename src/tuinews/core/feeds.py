@@ -847,10 +847,20 @@ def _cap_entries(entries: list[ParsedEntry]) -> tuple[list[ParsedEntry], str | N
     return [entries[i] for i in keep], message
 
 
+# An absolute http(s) URL with a host, printable ASCII, no spaces, backslashes or dot
+# segments: nothing for urljoin or the safety checks to change.
+_PLAIN_ABSOLUTE_URL = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#](?:(?!/\.)[!-\[\]-~])*)?"
+)
+
+
 def _clean_url(value: Any, base: str | None) -> str | None:
     """An absolute http(s) URL, or None (javascript:, data:, file: and garbage are dropped)."""
     if not isinstance(value, str) or not value.strip():
         return None
+    if _PLAIN_ABSOLUTE_URL.fullmatch(value):
+        # Already absolute and clean (the common case): urljoin would return it unchanged.
+        return value
     candidate = clean_text(value).strip().replace(" ", "%20")
     if base:
         try:

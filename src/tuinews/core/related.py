@@ -323,7 +323,9 @@ def _same_story(
     df = vocab.freq.df
     title = sorted((t for t in title if df.get(t, 0) <= cap), key=lambda t: (df.get(t, 0), t))
     words = [profile.shown[t] for t in title[:TITLE_QUERY_TERMS]]
-    ids = store.stories_matching_any(words, limit=SAME_STORY_CANDIDATES, title_weight=4.0)
+    ids = store.stories_matching_any(
+        words, limit=SAME_STORY_CANDIDATES, title_weight=4.0, titles_only=True
+    )
     extra = [i for i in ids if i not in candidates and i != doc.story.id]
     found = _load_docs(store, extra, body_words=LEAD_WORDS * 2) if extra else {}
     pool = [

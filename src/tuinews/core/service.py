@@ -51,9 +51,6 @@ PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 # pseudo-feed, so they read offline later like everything else.
 LINKED_PAGES_URL = "tuinews:linked-pages"
 LINKED_PAGES_TITLE = "Linked pages"
-# Parsing moves to worker processes when a refresh has at least this many feeds: below it the
-# processes' start-up costs more than the second core gains.
-PARSE_PROCESS_MIN_FEEDS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +121,6 @@ class Service:
         self._extract_timeout = extract_timeout
         self._pool: ExtractorPool | None = None
         self._pool_lock = threading.Lock()
-        self._parse_pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -144,9 +140,6 @@ class Service:
             if self._pool is not None:
                 self._pool.close()
                 self._pool = None
-        if self._parse_pool is not None:
-            self._parse_pool.shutdown(wait=False, cancel_futures=True)
-            self._parse_pool = None
         self.fetcher.close()
         self.store.close()
 
@@ -292,10 +285,12 @@ class Service:
     ) -> tuple[list[FeedResult], list[int]]:
         loop = asyncio.get_running_loop()
         sem = asyncio.Semaphore(self.fetcher.limits.concurrency)
+        # Bounds the feeds in flight (fetched, parsed, waiting for the writer): storing is the
+        # slowest stage, and without this every fetched body piles up in memory at once.
+        in_flight = asyncio.Semaphore(2 * self.fetcher.limits.concurrency)
         # One writer thread: SQLite has one writer at a time anyway, and the thread keeps its
         # own connection.
         writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tuinews-store")
-        parse_pool = self._parse_executor(len(feeds))
         results: list[FeedResult] = []
         new_ids: list[int] = []
         now = datetime.now(UTC)
@@ -345,14 +340,11 @@ class Service:
                 )
                 return FeedResult(feed.id, feed.title, feed.url, "unchanged")
             try:
-                if parse_pool is None:
-                    parsed = feedmod.parse_feed(
-                        result.content, url=result.url, content_type=result.content_type
-                    )
-                else:
-                    parsed = await loop.run_in_executor(
-                        parse_pool, _parse, result.content, result.url, result.content_type
-                    )
+                # Parsed here, on the refresh's own thread: measured at 1,000 feeds, worker
+                # processes were no faster and cost about 100 MiB (bench/RESULTS.md).
+                parsed = feedmod.parse_feed(
+                    result.content, url=result.url, content_type=result.content_type
+                )
             except ParseError as exc:
                 await write(
                     self.store.record_feed_status, feed.id, status=result.status, error=exc.message
@@ -373,7 +365,8 @@ class Service:
 
         async def guarded(feed: Feed, client: httpx.AsyncClient) -> FeedResult:
             try:
-                return await one(feed, client)
+                async with in_flight:
+                    return await one(feed, client)
             except TuinewsError as exc:  # a store error on one feed must not stop the rest
                 log.warning("refresh of %s failed: %s", feed.url, exc)
                 return FeedResult(feed.id, feed.title, feed.url, "failed", error=exc.message)
@@ -394,14 +387,6 @@ class Service:
         finally:
             writer.shutdown(wait=True)
         return results, new_ids
-
-    def _parse_executor(self, n_feeds: int) -> concurrent.futures.Executor | None:
-        if n_feeds < PARSE_PROCESS_MIN_FEEDS or multiprocessing.cpu_count() < 2:
-            return None
-        if self._parse_pool is None:
-            ctx = multiprocessing.get_context("forkserver")
-            self._parse_pool = concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx)
-        return self._parse_pool
 
     # -- articles ------------------------------------------------------------------------
 
@@ -730,11 +715,6 @@ class Service:
     def needs_first_run(self) -> bool:
         """True on the very first start (empty cache, never initialised)."""
         return not self.store.get_setting("initialized", False) and not self.store.feeds()
-
-
-def _parse(data: bytes, url: str, content_type: str | None) -> ParsedFeed:
-    """Top-level (picklable) parse for the worker processes."""
-    return feedmod.parse_feed(data, url=url, content_type=content_type)
 
 
 def iter_ids(values: Iterable[str]) -> list[int]:
