@@ -18,6 +18,7 @@ TUINEWS = Path(sys.executable).parent / "tuinews"
 COMMANDS = [
     "add",
     "remove",
+    "prefetch",
     "feeds",
     "refresh",
     "list",
@@ -138,6 +139,8 @@ def test_add_refresh_remove_against_loopback(tmp_path: Path, server: LoopbackSer
     assert "1 new stories" in proc.stdout
     proc = run(data, "refresh")
     assert "unchanged" in proc.stderr
+    run(data, "prefetch", "Loop News", "on")
+    assert json.loads(run(data, "feeds", "--json").stdout)[0]["prefetch"] is True
     proc = run(data, "remove", "Loop News")
     assert "removed" in proc.stdout
     assert json.loads(run(data, "list", "--json").stdout) == []

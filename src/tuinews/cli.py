@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("remove", help="unsubscribe from a feed (id, URL or title)")
     r.add_argument("feed")
 
+    pf = sub.add_parser("prefetch", help="turn full-text prefetch on or off for a feed")
+    pf.add_argument("feed", help="id, URL or title")
+    pf.add_argument("state", choices=["on", "off"])
+
     f = sub.add_parser("feeds", help="list subscriptions with unread counts and errors")
     f.add_argument("--json", action="store_true")
 
@@ -181,6 +185,13 @@ def cmd_remove(service, args, config) -> int:  # type: ignore[no-untyped-def]
     feed = service.find_feed(args.feed)
     service.remove_feed(feed.id)
     _out(f"removed: {clean_text(feed.title)} <{feed.url}>")
+    return EXIT_OK
+
+
+def cmd_prefetch(service, args, config) -> int:  # type: ignore[no-untyped-def]
+    feed = service.find_feed(args.feed)
+    service.store.set_feed_prefetch(feed.id, args.state == "on")
+    _out(f"prefetch {args.state}: {clean_text(feed.title)} <{feed.url}>")
     return EXIT_OK
 
 
@@ -408,6 +419,7 @@ _COMMANDS = {
     "add": cmd_add,
     "remove": cmd_remove,
     "feeds": cmd_feeds,
+    "prefetch": cmd_prefetch,
     "refresh": cmd_refresh,
     "list": cmd_list,
     "read": cmd_read,
