@@ -314,39 +314,24 @@ class Fetcher:
         last_modified: str | None,
         accept: str | None,
     ) -> FetchResult:
-        seen = {url}
-        permanent: str | None = None
-        all_permanent = True
-        current = url
+        walk = _Walk(self, url, deadline=None)
         headers = self._headers(etag, last_modified, accept)
         while True:
             try:
-                async with client.stream("GET", current, headers=headers) as response:
-                    if response.status_code in _REDIRECTS:
-                        all_permanent = all_permanent and response.status_code in (301, 308)
-                        current = self._next_url(response, current, seen)
-                        seen.add(current)
-                        permanent = current if all_permanent else None
+                async with client.stream("GET", walk.current, headers=headers) as response:
+                    if (done := walk.answer(response)) is not None:
+                        return done
+                    if walk.redirected:
                         continue
-                    if response.status_code == 304:
-                        return self._result(response, b"", current, permanent)
-                    if response.status_code >= 400:
-                        raise _status_error(response)
-                    self._check_length(response)
-                    chunks: list[bytes] = []
-                    total = 0
                     async for chunk in response.aiter_bytes():
-                        total += len(chunk)
-                        if total > self.limits.max_bytes:
-                            raise self._too_large()
-                        chunks.append(chunk)
-                    return self._result(response, b"".join(chunks), current, permanent)
+                        walk.take(chunk)
+                    return walk.result(response)
             except httpx.HTTPError as exc:
-                raise FetchError(_describe(exc, current)) from exc
+                raise FetchError(_describe(exc, walk.current)) from exc
             except httpx.InvalidURL as exc:
                 # Not an HTTPError: httpx raises it while reading a redirect's Location
                 # (e.g. "javascript:..."), even with follow_redirects off.
-                raise FetchError(_bad_location(exc, current)) from exc
+                raise FetchError(_bad_location(exc, walk.current)) from exc
 
     def fetch(
         self,
@@ -358,45 +343,77 @@ class Fetcher:
     ) -> FetchResult:
         """Blocking fetch with the shared client (for single articles, from a worker thread)."""
         url = check_url(url)
-        deadline = time.monotonic() + self.limits.total_timeout
-        seen = {url}
-        permanent: str | None = None
-        all_permanent = True
-        current = url
+        walk = _Walk(self, url, deadline=time.monotonic() + self.limits.total_timeout)
         headers = self._headers(etag, last_modified, accept)
         while True:
             try:
-                with self.client.stream("GET", current, headers=headers) as response:
-                    if response.status_code in _REDIRECTS:
-                        all_permanent = all_permanent and response.status_code in (301, 308)
-                        current = self._next_url(response, current, seen)
-                        seen.add(current)
-                        permanent = current if all_permanent else None
+                with self.client.stream("GET", walk.current, headers=headers) as response:
+                    if (done := walk.answer(response)) is not None:
+                        return done
+                    if walk.redirected:
                         continue
-                    if response.status_code == 304:
-                        return self._result(response, b"", current, permanent)
-                    if response.status_code >= 400:
-                        raise _status_error(response)
-                    self._check_length(response)
-                    chunks: list[bytes] = []
-                    total = 0
                     for chunk in response.iter_bytes():
-                        total += len(chunk)
-                        if total > self.limits.max_bytes:
-                            raise self._too_large()
-                        if time.monotonic() > deadline:
-                            raise FetchError(
-                                f"{httpx.URL(current).host} took longer than "
-                                f"{self.limits.total_timeout:g} s"
-                            )
-                        chunks.append(chunk)
-                    return self._result(response, b"".join(chunks), current, permanent)
+                        walk.take(chunk)
+                    return walk.result(response)
             except httpx.HTTPError as exc:
-                raise FetchError(_describe(exc, current)) from exc
+                raise FetchError(_describe(exc, walk.current)) from exc
             except httpx.InvalidURL as exc:
-                # Not an HTTPError: httpx raises it while reading a redirect's Location
-                # (e.g. "javascript:..."), even with follow_redirects off.
-                raise FetchError(_bad_location(exc, current)) from exc
+                raise FetchError(_bad_location(exc, walk.current)) from exc
+
+
+class _Walk:
+    """One fetch's way through redirects to a body, shared by the sync and async loops.
+
+    Args:
+        fetcher: whose limits apply.
+        url: the first address.
+        deadline: a ``time.monotonic()`` limit checked on every chunk (the sync loop; the async
+            one is bounded by ``asyncio.wait_for`` instead).
+    """
+
+    def __init__(self, fetcher: Fetcher, url: str, *, deadline: float | None) -> None:
+        self.fetcher = fetcher
+        self.current = url
+        self.seen = {url}
+        self.permanent: str | None = None
+        self.all_permanent = True
+        self.redirected = False
+        self.deadline = deadline
+        self.chunks: list[bytes] = []
+        self.total = 0
+
+    def answer(self, response: httpx.Response) -> FetchResult | None:
+        """Handle the status: follow a redirect (sets ``redirected``), return a 304, raise an
+        error status, or check the announced length and let the body be read (None)."""
+        status = response.status_code
+        self.redirected = status in _REDIRECTS
+        if self.redirected:
+            self.all_permanent = self.all_permanent and status in (301, 308)
+            self.current = self.fetcher._next_url(response, self.current, self.seen)
+            self.seen.add(self.current)
+            self.permanent = self.current if self.all_permanent else None
+            return None
+        if status == 304:
+            return self.fetcher._result(response, b"", self.current, self.permanent)
+        if status >= 400:
+            raise _status_error(response)
+        self.fetcher._check_length(response)
+        return None
+
+    def take(self, chunk: bytes) -> None:
+        """Add a chunk of the (decoded) body, within the size cap and the deadline."""
+        self.total += len(chunk)
+        if self.total > self.fetcher.limits.max_bytes:
+            raise self.fetcher._too_large()
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise FetchError(
+                f"{httpx.URL(self.current).host} took longer than "
+                f"{self.fetcher.limits.total_timeout:g} s"
+            )
+        self.chunks.append(chunk)
+
+    def result(self, response: httpx.Response) -> FetchResult:
+        return self.fetcher._result(response, b"".join(self.chunks), self.current, self.permanent)
 
 
 def retry_at(seconds: float | None) -> datetime | None:
