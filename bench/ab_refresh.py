@@ -42,17 +42,21 @@ def main(argv: list[str]) -> int:
                         world.set_generation(1)
                     s = measure(tuinews_cmd(d / "data", "refresh", "-q"), env=env)
                     res.setdefault((name, phase), []).append(s)
-                    log(f"{name} {phase}: {s.wall:.2f} s, tree {s.tree_mib:.0f} MiB | "
-                        f"{s.stdout.strip()}")
+                    log(
+                        f"{name} {phase}: {s.wall:.2f} s, tree {s.tree_mib:.0f} MiB | "
+                        f"{s.stdout.strip()}"
+                    )
     print("| variant | phase | median wall | runs | peak RSS tree / largest process |")
     print("|---|---|---|---|---|")
     for phase in ("first", "changed", "304"):
         for name, _ in variants:
             ss = res[(name, phase)]
-            print(f"| {name} | {phase} | {statistics.median(s.wall for s in ss):.2f} s | "
-                  f"{', '.join(f'{s.wall:.2f}' for s in ss)} | "
-                  f"{statistics.median(s.tree_mib for s in ss):.0f} / "
-                  f"{statistics.median(s.max_mib for s in ss):.0f} MiB |")
+            print(
+                f"| {name} | {phase} | {statistics.median(s.wall for s in ss):.2f} s | "
+                f"{', '.join(f'{s.wall:.2f}' for s in ss)} | "
+                f"{statistics.median(s.tree_mib for s in ss):.0f} / "
+                f"{statistics.median(s.max_mib for s in ss):.0f} MiB |"
+            )
     return 0
 
 

@@ -38,8 +38,11 @@ def machine_ceiling(runs: int) -> dict[str, float]:
         two = time.perf_counter() - t
         ratios.append(2 * one / two)
         one_s.append(one)
-    return {"speedup": statistics.median(ratios), "one_process_s": statistics.median(one_s),
-            "runs": [round(r, 3) for r in ratios]}
+    return {
+        "speedup": statistics.median(ratios),
+        "one_process_s": statistics.median(one_s),
+        "runs": [round(r, 3) for r in ratios],
+    }
 
 
 def bench_extraction(pages: int, runs: int, work: Path) -> tuple[list[str], dict[str, object]]:
@@ -52,8 +55,10 @@ def bench_extraction(pages: int, runs: int, work: Path) -> tuple[list[str], dict
     results: dict[str, list[dict[str, float]]] = {"bare": [], "w1": [], "w2": []}
     rss: dict[str, list[float]] = {"bare": [], "w1": [], "w2": []}
     with ServedWorld(n_feeds) as world:
-        measure(tuinews_cmd(d / "template", "import-opml",
-                            str(world.write_opml(d / "feeds.opml"))), env=env)
+        measure(
+            tuinews_cmd(d / "template", "import-opml", str(world.write_opml(d / "feeds.opml"))),
+            env=env,
+        )
         measure(tuinews_cmd(d / "template", "refresh", "-q"), env=env)
         template = d / "template" / "cache.sqlite3"
         log(f"extraction: {n_feeds * 50} pages, {runs} runs")
@@ -71,28 +76,46 @@ def bench_extraction(pages: int, runs: int, work: Path) -> tuple[list[str], dict
                 if key == "bare":
                     cmd = [sys.executable, str(BENCH / "extract_child.py"), "bare", str(db)]
                 else:
-                    cmd = [sys.executable, str(BENCH / "extract_child.py"), "pipeline", str(db),
-                           key[1]]
+                    cmd = [
+                        sys.executable,
+                        str(BENCH / "extract_child.py"),
+                        "pipeline",
+                        str(db),
+                        key[1],
+                    ]
                 s = measure(cmd, env=env, timeout=1800)
                 out = json.loads(s.stdout.strip().splitlines()[-1])
                 results[key].append(out)
                 rss[key].append(s.tree_mib)
-                log(f"  run {r + 1} {key}: {out['per_second']:.1f} pages/s "
-                    f"({out['seconds']:.1f} s), tree {s.tree_mib:.0f} MiB")
-    ceiling = {"speedup": statistics.median(c["speedup"] for c in ceilings),
-               "runs": [round(c["speedup"], 3) for c in ceilings]}
+                log(
+                    f"  run {r + 1} {key}: {out['per_second']:.1f} pages/s "
+                    f"({out['seconds']:.1f} s), tree {s.tree_mib:.0f} MiB"
+                )
+    ceiling = {
+        "speedup": statistics.median(c["speedup"] for c in ceilings),
+        "runs": [round(c["speedup"], 3) for c in ceilings],
+    }
     data["ceiling"] = ceiling
     med = {k: statistics.median(o["per_second"] for o in v) for k, v in results.items()}
     app_fn = statistics.median(o["extract_article_per_second"] for o in results["bare"])
     overhead = med["bare"] / med["w1"]
     speedup = med["w2"] / med["w1"]
     frac = speedup / ceiling["speedup"]
-    data.update({"results": results, "rss_mib": rss, "medians_per_second": med,
-                 "overhead_w1_vs_bare": overhead, "speedup_w2": speedup,
-                 "speedup_fraction_of_ceiling": frac})
+    data.update(
+        {
+            "results": results,
+            "rss_mib": rss,
+            "medians_per_second": med,
+            "overhead_w1_vs_bare": overhead,
+            "speedup_w2": speedup,
+            "speedup_fraction_of_ceiling": frac,
+        }
+    )
     rows = [
-        f"### Extraction, {n_feeds * 50} pages on loopback (medians of {runs})", "",
-        "| what | pages/s | peak RSS tree | ratio | target |", "|---|---|---|---|---|",
+        f"### Extraction, {n_feeds * 50} pages on loopback (medians of {runs})",
+        "",
+        "| what | pages/s | peak RSS tree | ratio | target |",
+        "|---|---|---|---|---|",
         f"| bare `trafilatura.extract`, one process | {med['bare']:.1f} | "
         f"{statistics.median(rss['bare']):.0f} MiB | 1.00x | reference |",
         f"| the app's `extract_article`, one process | {app_fn:.1f} | | "
@@ -102,8 +125,10 @@ def bench_extraction(pages: int, runs: int, work: Path) -> tuple[list[str], dict
         f"| pipeline, 2 workers | {med['w2']:.1f} | {statistics.median(rss['w2']):.0f} MiB | "
         f"{speedup:.2f}x 1 worker | >= 1.7x |",
         "| per run (bare, 1 worker, 2 workers) pages/s | "
-        + "; ".join(f"{b['per_second']:.0f}, {w1['per_second']:.0f}, {w2['per_second']:.0f}"
-                    for b, w1, w2 in zip(results["bare"], results["w1"], results["w2"], strict=True))
+        + "; ".join(
+            f"{b['per_second']:.0f}, {w1['per_second']:.0f}, {w2['per_second']:.0f}"
+            for b, w1, w2 in zip(results["bare"], results["w1"], results["w2"], strict=True)
+        )
         + " | | | |",
         f"| machine ceiling: CPU loop, 2 processes vs 1 (runs: {ceiling['runs']}) | | | "
         f"{ceiling['speedup']:.2f}x | |",

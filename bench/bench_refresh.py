@@ -33,8 +33,17 @@ TOOLS = ("tuinews", "floor", "newsboat", "newsboat-t8")
 
 
 def newsboat_cmd(d: Path, action: str = "reload") -> list[str]:
-    return ["newsboat", "-u", str(d / "urls"), "-c", str(d / "cache.db"), "-C", str(d / "config"),
-            "-x", action]
+    return [
+        "newsboat",
+        "-u",
+        str(d / "urls"),
+        "-c",
+        str(d / "cache.db"),
+        "-C",
+        str(d / "config"),
+        "-x",
+        action,
+    ]
 
 
 def _expect(world: ServedWorld, phase: str, n: int, tool: str) -> str:
@@ -49,8 +58,9 @@ def _expect(world: ServedWorld, phase: str, n: int, tool: str) -> str:
     return ""
 
 
-def run_tool(tool: str, world: ServedWorld, work: Path, figures: dict[str, Figure],
-             keep: Path | None = None) -> None:
+def run_tool(
+    tool: str, world: ServedWorld, work: Path, figures: dict[str, Figure], keep: Path | None = None
+) -> None:
     """One run (three phases) of one tool in a fresh directory."""
     n = world.n_feeds
     d = work / f"{tool}-{n}"
@@ -59,8 +69,9 @@ def run_tool(tool: str, world: ServedWorld, work: Path, figures: dict[str, Figur
     env = isolated_env(d / "home")
     world.set_generation(0)
     if tool == "tuinews":
-        measure(tuinews_cmd(d / "data", "import-opml", str(world.write_opml(d / "feeds.opml"))),
-                env=env)
+        measure(
+            tuinews_cmd(d / "data", "import-opml", str(world.write_opml(d / "feeds.opml"))), env=env
+        )
         cmd = tuinews_cmd(d / "data", "refresh", "-q")
     elif tool == "floor":
         world.write_urls(d / "urls")
@@ -79,22 +90,32 @@ def run_tool(tool: str, world: ServedWorld, work: Path, figures: dict[str, Figur
         fig.samples.append(s)
         if problem:
             fig.extra["warning"] = problem
-        log(f"  {tool} N={n} {phase}: {s.wall:.2f} s, tree {s.tree_mib:.0f} MiB, "
-            f"max {s.max_mib:.0f} MiB {problem}")
+        log(
+            f"  {tool} N={n} {phase}: {s.wall:.2f} s, tree {s.tree_mib:.0f} MiB, "
+            f"max {s.max_mib:.0f} MiB {problem}"
+        )
     if tool.startswith("newsboat"):
         with sqlite3.connect(d / "cache.db") as c:
             figures[f"{tool}/first"].extra["items_stored"] = c.execute(
-                "SELECT count(*) FROM rss_item").fetchone()[0]
+                "SELECT count(*) FROM rss_item"
+            ).fetchone()[0]
         if keep is not None and not keep.exists():
             shutil.copy(d / "cache.db", keep)  # reused by the start-up bench (print-unread)
     if tool == "tuinews":
         with sqlite3.connect(d / "data" / "cache.sqlite3") as c:
             figures["tuinews/first"].extra["items_stored"] = c.execute(
-                "SELECT count(*) FROM stories").fetchone()[0]
+                "SELECT count(*) FROM stories"
+            ).fetchone()[0]
 
 
-def bench_refresh(n: int, runs: int, work: Path, *, newsboat_runs: int | None = None,
-                  tools: tuple[str, ...] = TOOLS) -> dict[str, Figure]:
+def bench_refresh(
+    n: int,
+    runs: int,
+    work: Path,
+    *,
+    newsboat_runs: int | None = None,
+    tools: tuple[str, ...] = TOOLS,
+) -> dict[str, Figure]:
     """All tools at N feeds; returns figures keyed ``tool/phase``."""
     figures: dict[str, Figure] = {}
     have_newsboat = shutil.which("newsboat") is not None
@@ -111,10 +132,13 @@ def bench_refresh(n: int, runs: int, work: Path, *, newsboat_runs: int | None = 
 
 def table(n: int, figures: dict[str, Figure]) -> list[str]:
     """Markdown rows: every tool and phase, with ratios against newsboat and the floor."""
-    out = [f"### Refresh, N = {n} feeds ({n * 50} items)", "",
-           "| tool | phase | median wall | runs | peak RSS tree / largest process |"
-           " vs newsboat (default) | vs newsboat t8 | vs floor |",
-           "|---|---|---|---|---|---|---|---|"]
+    out = [
+        f"### Refresh, N = {n} feeds ({n * 50} items)",
+        "",
+        "| tool | phase | median wall | runs | peak RSS tree / largest process |"
+        " vs newsboat (default) | vs newsboat t8 | vs floor |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for tool in TOOLS:
         for phase in PHASES:
             f = figures.get(f"{tool}/{phase}")

@@ -25,12 +25,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import BENCH, log  # noqa: E402
 
 QUERIES = [
-    "election", "climate", "energy prices", "police investigation", "train strike",
-    "hospital patients", "solar battery", "court verdict fraud", "world cup final", "inflation",
-    "wildfire", "housing rent", "central bank rates", "elect", "tech", "vaccine virus",
-    "border security talks", "farmers drought", "airline flights", "museum art festival",
-    "union workers wages", "parliament bill reform", "electric cars", "port cargo ships",
-    "students teachers", "minister", "storm flood", "profit quarter sales", "nuclear power",
+    "election",
+    "climate",
+    "energy prices",
+    "police investigation",
+    "train strike",
+    "hospital patients",
+    "solar battery",
+    "court verdict fraud",
+    "world cup final",
+    "inflation",
+    "wildfire",
+    "housing rent",
+    "central bank rates",
+    "elect",
+    "tech",
+    "vaccine virus",
+    "border security talks",
+    "farmers drought",
+    "airline flights",
+    "museum art festival",
+    "union workers wages",
+    "parliament bill reform",
+    "electric cars",
+    "port cargo ships",
+    "students teachers",
+    "minister",
+    "storm flood",
+    "profit quarter sales",
+    "nuclear power",
     "research scientists found",
 ]
 
@@ -45,8 +68,10 @@ def rare_queries() -> list[str]:
     from world import Text
 
     rare = Text().rare
-    return [rare[20 + 300 * i] if i % 2 else f"{rare[25 + 290 * i]} {rare[40 + 150 * i]}"
-            for i in range(10)]
+    return [
+        rare[20 + 300 * i] if i % 2 else f"{rare[25 + 290 * i]} {rare[40 + 150 * i]}"
+        for i in range(10)
+    ]
 
 
 def child(db: str) -> dict[str, object]:
@@ -76,13 +101,22 @@ def child(db: str) -> dict[str, object]:
             store.list_stories(flt, limit=100)
             ui.append((time.perf_counter() - t) * 1000)
         worst = sorted(zip(lat[: len(queries)], queries, strict=True))[-3:]
-        out["search"] = {"p50_ms": pct(lat, 0.5), "p95_ms": pct(lat, 0.95),
-                         "max_ms": max(lat), "n": len(lat), "median_hits": statistics.median(hits),
-                         "slowest": [(q, round(ms, 1)) for ms, q in worst]}
+        out["search"] = {
+            "p50_ms": pct(lat, 0.5),
+            "p95_ms": pct(lat, 0.95),
+            "max_ms": max(lat),
+            "n": len(lat),
+            "median_hits": statistics.median(hits),
+            "slowest": [(q, round(ms, 1)) for ms, q in worst],
+        }
         out["search_ui_path"] = {"p50_ms": pct(ui, 0.5), "p95_ms": pct(ui, 0.95)}
         total = store.conn.execute("SELECT max(id) FROM stories").fetchone()[0]
-        with_article = [r[0] for r in store.conn.execute(
-            "SELECT story_id FROM articles ORDER BY story_id LIMIT 100000")]
+        with_article = [
+            r[0]
+            for r in store.conn.execute(
+                "SELECT story_id FROM articles ORDER BY story_id LIMIT 100000"
+            )
+        ]
         rnd = random.Random(7)
         sample = rnd.sample(with_article, 100) + rnd.sample(range(1, total + 1), 200)
         service.related(sample[0])  # warm-up
@@ -93,8 +127,13 @@ def child(db: str) -> dict[str, object]:
             items = service.related(sid)
             rel.append((time.perf_counter() - t) * 1000)
             found.append(len(items))
-        out["related"] = {"p50_ms": pct(rel, 0.5), "p95_ms": pct(rel, 0.95), "max_ms": max(rel),
-                          "n": len(rel), "mean_items": statistics.mean(found)}
+        out["related"] = {
+            "p50_ms": pct(rel, 0.5),
+            "p95_ms": pct(rel, 0.95),
+            "max_ms": max(rel),
+            "n": len(rel),
+            "mean_items": statistics.mean(found),
+        }
     return out
 
 
@@ -102,23 +141,33 @@ def bench_search(n_stories: int, work: Path) -> tuple[list[str], dict[str, objec
     db = work / f"cache-{n_stories}" / "cache.sqlite3"
     if not db.exists():
         t = time.perf_counter()
-        subprocess.run([sys.executable, str(BENCH / "cache.py"), str(db), str(n_stories)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, str(BENCH / "cache.py"), str(db), str(n_stories)],
+            check=True,
+            capture_output=True,
+        )
         log(f"built a {n_stories}-story cache in {time.perf_counter() - t:.1f} s")
-    proc = subprocess.run([sys.executable, str(BENCH / "bench_search.py"), str(db)],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "bench_search.py"), str(db)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     s, u, r = data["search"], data["search_ui_path"], data["related"]
     rows = [
-        f"### Search and related at {n_stories:,} stories", "",
-        "| what | p50 | p95 | target |", "|---|---|---|---|",
+        f"### Search and related at {n_stories:,} stories",
+        "",
+        "| what | p50 | p95 | target |",
+        "|---|---|---|---|",
         f"| search: `search_ids` + `stories_by_ids` (100), {s['n']} queries | "
         f"{s['p50_ms']:.1f} ms | {s['p95_ms']:.1f} ms | p50 < 20 ms, p95 < 50 ms |",
         f"| search, story-list path (`count_stories` + `list_stories`) | {u['p50_ms']:.1f} ms | "
         f"{u['p95_ms']:.1f} ms | (diagnostic) |",
         f"| related sidebar: `Service.related`, {r['n']} stories | {r['p50_ms']:.1f} ms | "
         f"{r['p95_ms']:.1f} ms | p95 < 50 ms |",
-        "", f"- slowest queries (first pass): {s['slowest']}; median hits {s['median_hits']}; "
+        "",
+        f"- slowest queries (first pass): {s['slowest']}; median hits {s['median_hits']}; "
         f"related items per story {r['mean_items']:.1f}",
     ]
     return rows, data

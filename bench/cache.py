@@ -35,8 +35,10 @@ def build_cache(db: Path, n_stories: int, n_feeds: int = 1000) -> Path:
     now = int(time.time())
     base = int(BASE_TIME.timestamp())
     blobs = [zlib.compress(world._content_html(0, k).encode(), 6) for k in range(200)]
-    feeds = [(f + 1, world.feed_url(f), world.feed_title(f), f"{world.base}/site/{f}/", now)
-             for f in range(n_feeds)]
+    feeds = [
+        (f + 1, world.feed_url(f), world.feed_title(f), f"{world.base}/site/{f}/", now)
+        for f in range(n_feeds)
+    ]
     stories = []
     fts = []
     articles = []
@@ -51,15 +53,41 @@ def build_cache(db: Path, n_stories: int, n_feeds: int = 1000) -> Path:
             summary = t.para(f, k, 0)[:300]
             published = base + k * 6 * 3600 + (f % 360) * 60
             link = world.article_url(f, k)
-            stories.append((sid, f + 1, f"feed{f}-item{k}", link, title, t.person(f, k),
-                            published, now, published, summary, blobs[sid % len(blobs)],
-                            int(sid % 3 == 0)))
+            stories.append(
+                (
+                    sid,
+                    f + 1,
+                    f"feed{f}-item{k}",
+                    link,
+                    title,
+                    t.person(f, k),
+                    published,
+                    now,
+                    published,
+                    summary,
+                    blobs[sid % len(blobs)],
+                    int(sid % 3 == 0),
+                )
+            )
             body = summary
             if sid % ARTICLE_EVERY == 0:
                 text = "\n\n".join(t.para(f, k, n) for n in range(12))
                 body = text
-                articles.append((sid, link, text, text, title, t.person(f, k), published,
-                                 f"Synthetic News {f}", "en", len(text.split()), now))
+                articles.append(
+                    (
+                        sid,
+                        link,
+                        text,
+                        text,
+                        title,
+                        t.person(f, k),
+                        published,
+                        f"Synthetic News {f}",
+                        "en",
+                        len(text.split()),
+                        now,
+                    )
+                )
                 for pos in range(5):
                     other = ((sid * 7919 + pos * 104729) % n_stories) + 1
                     related.append((sid, pos, f"rel:{other}", f"Related {pos}", None, None))
@@ -69,19 +97,25 @@ def build_cache(db: Path, n_stories: int, n_feeds: int = 1000) -> Path:
     related = [(s, p, links[int(u[4:])], ti, so, pu) for s, p, u, ti, so, pu in related]
     with store.transaction() as conn:
         conn.executemany(
-            "INSERT INTO feeds (id, url, title, site_url, added_at) VALUES (?, ?, ?, ?, ?)", feeds)
+            "INSERT INTO feeds (id, url, title, site_url, added_at) VALUES (?, ?, ?, ?, ?)", feeds
+        )
         conn.executemany(
             "INSERT INTO stories (id, feed_id, guid, link, title, author, published, first_seen,"
             " sort_key, summary, content, read) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            stories)
+            stories,
+        )
         conn.executemany("INSERT INTO story_fts (rowid, title, body) VALUES (?, ?, ?)", fts)
         conn.executemany(
             "INSERT INTO articles (story_id, url, markdown, text, title, author, published,"
             " site_name, language, word_count, fetched_at, extracted)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)", articles)
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+            articles,
+        )
         conn.executemany(
             "INSERT INTO related_links (story_id, position, url, title, source, published)"
-            " VALUES (?, ?, ?, ?, ?, ?)", related)
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            related,
+        )
         conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('initialized', 'true')")
     store.conn.execute("PRAGMA optimize")
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -91,6 +125,7 @@ def build_cache(db: Path, n_stories: int, n_feeds: int = 1000) -> Path:
 
 if __name__ == "__main__":
     start = time.perf_counter()
-    path = build_cache(Path(sys.argv[1]), int(sys.argv[2]),
-                       int(sys.argv[3]) if len(sys.argv) > 3 else 1000)
+    path = build_cache(
+        Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1000
+    )
     print(f"built {path} in {time.perf_counter() - start:.1f} s")

@@ -32,12 +32,19 @@ def pipeline(db: str, workers: int) -> dict[str, float]:
         with contextlib.suppress(Exception):
             service.extractor.extract(
                 "<html><body><article><p>" + "Warm up the worker. " * 60 + "</p></article>"
-                "</body></html>", "http://127.0.0.1/warm")
+                "</body></html>",
+                "http://127.0.0.1/warm",
+            )
         start = time.perf_counter()
         ok, failed = service.fetch_articles(ids)
         elapsed = time.perf_counter() - start
-    return {"pages": len(ids), "ok": ok, "failed": failed, "seconds": elapsed,
-            "per_second": ok / elapsed}
+    return {
+        "pages": len(ids),
+        "ok": ok,
+        "failed": failed,
+        "seconds": elapsed,
+        "per_second": ok / elapsed,
+    }
 
 
 def bare(db: str) -> dict[str, float]:
@@ -56,9 +63,16 @@ def bare(db: str) -> dict[str, float]:
     words = 0
     for html, url in pages:
         out = trafilatura.extract(
-            html, url=url, output_format="markdown", include_comments=False,
-            include_formatting=True, include_links=True, include_images=True,
-            include_tables=True, with_metadata=True, deduplicate=False,
+            html,
+            url=url,
+            output_format="markdown",
+            include_comments=False,
+            include_formatting=True,
+            include_links=True,
+            include_images=True,
+            include_tables=True,
+            with_metadata=True,
+            deduplicate=False,
         )
         words += len((out or "").split())
     bare_s = time.perf_counter() - start
@@ -66,9 +80,14 @@ def bare(db: str) -> dict[str, float]:
     for html, url in pages:
         extract_article(html, url)
     app_fn_s = time.perf_counter() - start
-    return {"pages": len(pages), "seconds": bare_s, "per_second": len(pages) / bare_s,
-            "extract_article_seconds": app_fn_s,
-            "extract_article_per_second": len(pages) / app_fn_s, "words": words}
+    return {
+        "pages": len(pages),
+        "seconds": bare_s,
+        "per_second": len(pages) / bare_s,
+        "extract_article_seconds": app_fn_s,
+        "extract_article_per_second": len(pages) / app_fn_s,
+        "words": words,
+    }
 
 
 def cpu(n: int) -> dict[str, float]:

@@ -65,24 +65,34 @@ def main() -> int:
         if parsed is None:
             continue
         for e in parsed.entries:
-            rows.append((
-                url, e.guid or e.link, e.link, e.title, e.author,
-                int(e.published.timestamp()) if e.published else None, e.summary,
-                zlib.compress(e.content_html.encode(), 6) if e.content_html else None,
-            ))
+            rows.append(
+                (
+                    url,
+                    e.guid or e.link,
+                    e.link,
+                    e.title,
+                    e.author,
+                    int(e.published.timestamp()) if e.published else None,
+                    e.summary,
+                    zlib.compress(e.content_html.encode(), 6) if e.content_html else None,
+                )
+            )
     with db:
         db.execute("BEGIN")
         db.executemany(
             "INSERT OR IGNORE INTO stories (feed, guid, link, title, author, published, summary,"
-            " content) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+            " content) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
         )
         db.executemany(
             "INSERT OR REPLACE INTO feeds (url, etag, lm) VALUES (?, ?, ?)",
             [(u, e, m) for u, _, e, m in results],
         )
     changed = sum(1 for r in results if r[1] is not None)
-    print(f"{len(results)} feeds: {changed} fetched, {len(results) - changed} unchanged, "
-          f"{len(rows)} entries")
+    print(
+        f"{len(results)} feeds: {changed} fetched, {len(results) - changed} unchanged, "
+        f"{len(rows)} entries"
+    )
     return 0
 
 

@@ -224,8 +224,10 @@ class ServedWorld:
     def write_opml(self, path: Path) -> Path:
         from xml.sax.saxutils import quoteattr
 
-        lines = ['<?xml version="1.0" encoding="utf-8"?>', '<opml version="2.0"><head>'
-                 "<title>bench</title></head><body>"]
+        lines = [
+            '<?xml version="1.0" encoding="utf-8"?>',
+            '<opml version="2.0"><head><title>bench</title></head><body>',
+        ]
         for i, url in enumerate(self.feed_urls()):
             lines.append(f'<outline type="rss" text="feed {i}" xmlUrl={quoteattr(url)}/>')
         lines.append("</body></opml>")
@@ -259,13 +261,18 @@ def tuinews_cmd(data_dir: Path, *args: str) -> list[str]:
 def isolated_env(home: Path) -> dict[str, str]:
     """Keep tuinews and newsboat away from the user's own files."""
     home.mkdir(parents=True, exist_ok=True)
-    return {
+    env = {
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_DATA_HOME": str(home / ".local/share"),
         "XDG_CACHE_HOME": str(home / ".cache"),
         "TUINEWS_HOME": str(home / "tuinews"),
     }
+    # A/B of a change to src: BENCH_PYTHONPATH=/tmp/scratch python bench/run.py ... runs every
+    # measured tuinews process with a scratch copy of src first on the path.
+    if os.environ.get("BENCH_PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["BENCH_PYTHONPATH"]
+    return env
 
 
 def ratio(a: float | None, b: float | None) -> float | None:

@@ -31,8 +31,9 @@ def ensure_newsboat() -> bool:
         return True
     log("newsboat is missing: installing it from Debian's packages")
     try:
-        subprocess.run("apt-get update -qq && apt-get install -y -qq newsboat", shell=True,
-                       check=True)
+        subprocess.run(
+            "apt-get update -qq && apt-get install -y -qq newsboat", shell=True, check=True
+        )
     except (subprocess.CalledProcessError, OSError) as exc:
         log(f"could not install newsboat ({exc}): newsboat figures are skipped")
     return shutil.which("newsboat") is not None
@@ -41,37 +42,59 @@ def ensure_newsboat() -> bool:
 def machine() -> list[str]:
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
     meminfo = Path("/proc/meminfo").read_text().splitlines()
-    cpu = next((ln.split(":", 1)[1].strip() for ln in cpuinfo if ln.startswith("model name")),
-               platform.processor())
+    cpu = next(
+        (ln.split(":", 1)[1].strip() for ln in cpuinfo if ln.startswith("model name")),
+        platform.processor(),
+    )
     mem = next(ln.split(":", 1)[1].strip() for ln in meminfo if ln.startswith("MemTotal"))
-    nb = subprocess.run(["newsboat", "-v"], capture_output=True, text=True).stdout.split("\n")[0] \
-        if shutil.which("newsboat") else "absent"
-    return [f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
-            f"- nproc: {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()}",
-            f"- CPU: {cpu}", f"- memory: {mem}", f"- Python {platform.python_version()}",
-            f"- {nb}", f"- command: `python bench/run.py {' '.join(sys.argv[1:])}`"]
+    nb = (
+        subprocess.run(["newsboat", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+        if shutil.which("newsboat")
+        else "absent"
+    )
+    return [
+        f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
+        f"- nproc: {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()}",
+        f"- CPU: {cpu}",
+        f"- memory: {mem}",
+        f"- Python {platform.python_version()}",
+        f"- {nb}",
+        f"- command: `python bench/run.py {' '.join(sys.argv[1:])}`",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="tuinews speed benchmarks (see bench/README.md)")
-    p.add_argument("--quick", action="store_true",
-                   help="N=200 only, fewer runs and smaller sizes (a few minutes)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="N=200 only, fewer runs and smaller sizes (a few minutes)",
+    )
     p.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     p.add_argument("--feeds", default=None, help="feed counts for refresh (default 200,1000)")
     p.add_argument("--runs", type=int, default=None, help="runs per figure (default 3; quick 2)")
-    p.add_argument("--newsboat-runs", type=int, default=None,
-                   help="newsboat runs at the largest N (default: --runs; newsboat at N=1000 "
-                        "takes 1-2 minutes per fetch)")
-    p.add_argument("--stories", default=None,
-                   help="cache sizes for start-up, stories[:feeds] (default "
-                        "0,10000,100000,100000:100; 1,000 feeds unless given)")
+    p.add_argument(
+        "--newsboat-runs",
+        type=int,
+        default=None,
+        help="newsboat runs at the largest N (default: --runs; newsboat at N=1000 "
+        "takes 1-2 minutes per fetch)",
+    )
+    p.add_argument(
+        "--stories",
+        default=None,
+        help="cache sizes for start-up, stories[:feeds] (default "
+        "0,10000,100000,100000:100; 1,000 feeds unless given)",
+    )
     p.add_argument("--pages", type=int, default=None, help="pages for extraction (default 1000)")
     p.add_argument("--work", default="/tmp/tuinews-bench", help="scratch directory")
     args = p.parse_args(argv)
 
     runs = args.runs or (2 if args.quick else 3)
     feeds = [int(x) for x in (args.feeds or ("200" if args.quick else "200,1000")).split(",")]
-    stories = (args.stories or ("0,10000" if args.quick else "0,10000,100000,100000:100")).split(",")
+    stories = (args.stories or ("0,10000" if args.quick else "0,10000,100000,100000:100")).split(
+        ","
+    )
     pages = args.pages or (200 if args.quick else 1000)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     work = Path(args.work)

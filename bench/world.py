@@ -81,10 +81,14 @@ class Text:
         # A long tail of 20,000 made-up words (names, places, topics), Zipf-distributed, about a
         # quarter of all words: real news text has tens of thousands of distinct terms, and
         # full-text queries on distinctive words must match few stories, not most of them.
-        syllables = [c + v for c in "bcdfgklmnprstvz" for v in ("a", "e", "i", "o", "u", "ar",
-                                                                "en", "ol")]
-        self.rare = list(dict.fromkeys(
-            "".join(rnd.choices(syllables, k=rnd.randint(2, 4))) for _ in range(24000)))[:20000]
+        syllables = [
+            c + v for c in "bcdfgklmnprstvz" for v in ("a", "e", "i", "o", "u", "ar", "en", "ol")
+        ]
+        self.rare = list(
+            dict.fromkeys(
+                "".join(rnd.choices(syllables, k=rnd.randint(2, 4))) for _ in range(24000)
+            )
+        )[:20000]
         rare_cum = list(accumulate(1.0 / (1 + i) for i in range(len(self.rare))))
 
         def sentence(n: int) -> str:
@@ -348,8 +352,14 @@ class WorldServer:
             (f, g): self.world.feed_bytes(f, g) for g in range(generations) for f in range(n_feeds)
         }
 
-    def _send(self, h: BaseHTTPRequestHandler, status: int, body: bytes, ctype: str,
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        ctype: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         h.send_response(status)
         h.send_header("Content-Type", ctype)
         h.send_header("Content-Length", str(len(body)))
