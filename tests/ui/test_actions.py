@@ -35,7 +35,7 @@ async def test_mark_all_read_in_a_feed_asks_first(app: TuinewsApp, service: Serv
         assert service.count_stories(StoryFilter(unread=True, feed_id=alpha.id)) == 0
         assert service.count_stories(StoryFilter(unread=True)) == 4  # Beta's are untouched
         assert visible_rows(screen)[0].startswith("   Alpha story 0")  # no unread mark
-        labels = [str(o.prompt) for o in screen.feeds.options]
+        labels = screen.feeds.labels
         assert "Alpha" in labels and "Unread (4)" in labels
         await pilot.press("A")  # nothing left: no question
         await pilot.pause()

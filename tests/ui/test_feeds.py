@@ -34,7 +34,7 @@ async def test_add_then_remove_a_feed(
         assert screen.feeds.current is not None and screen.feeds.current.label == "Loop News"
         assert screen.stories.count == 3
         assert "loop item 2" in visible_rows(screen)[0]  # the newest
-        assert "Loop News (3)" in [str(o.prompt) for o in screen.feeds.options]
+        assert "Loop News (3)" in screen.feeds.labels
 
         await pilot.press("d")
         await pilot.pause()
@@ -43,7 +43,7 @@ async def test_add_then_remove_a_feed(
         await pilot.press("y")
         await settle(app, pilot)
         assert [f.title for f in service.feeds()] == ["Alpha", "Beta"]
-        assert all("Loop News" not in str(o.prompt) for o in screen.feeds.options)
+        assert all("Loop News" not in label for label in screen.feeds.labels)
         assert screen.feeds.current.key == "all" and screen.stories.count == 10
 
 
@@ -105,7 +105,7 @@ async def test_refresh_all_shows_progress_and_failures(
         assert screen.status.activity == ""
         assert service.count_stories(StoryFilter(feed_id=fast.id)) == 2
         assert service.count_stories() == 14
-        prompts = [str(o.prompt) for o in screen.feeds.options]
+        prompts = screen.feeds.labels
         assert "! Broken [b]feed[/b]" in prompts
         screen.feeds.select_key(f"feed:{broken.id}")
         await pilot.pause()

@@ -128,7 +128,7 @@ async def test_hostile_titles_are_shown_literally(service: Service, config: Conf
         assert row.startswith("●  [bold]Loud[/bold] [@click=app.quit]Bye[/] red")
         assert "[red]Evil[/red]" in row  # the source column
         assert screen.stories.plain_row(0).startswith("●  [bold]Loud[/bold] [@click")
-        prompts = [str(o.prompt) for o in screen.feeds.options]
+        prompts = screen.feeds.labels
         assert "[red]Evil[/red] feed (1)" in prompts
         await pilot.press("enter")
         await pilot.pause()

@@ -345,14 +345,23 @@ def _same_story(
 
 
 def _topic_candidates(
-    store: Store, profile: _Profile, skip: set[int], *, more: bool = False
+    store: Store,
+    vocab: _Vocabulary,
+    profile: _Profile,
+    skip: set[int],
+    *,
+    more: bool = False,
 ) -> dict[int, _Doc]:
     """Stories sharing the most distinctive terms, best BM25 first.
 
     With ``more``, the query takes the next terms down instead: when the top terms are all
     names of one event, they find only its own duplicates.
     """
-    terms = profile.top(2 * QUERY_TERMS)[QUERY_TERMS:] if more else profile.top(QUERY_TERMS)
+    ranked = profile.top(2 * QUERY_TERMS)[QUERY_TERMS:] if more else profile.top(QUERY_TERMS)
+    # A term in more than one story in fifty finds thousands of rows for BM25 to rank in a
+    # big cache (most of the sidebar's time) and tells little about the topic.
+    cap = max(50, vocab.freq.n // 50)
+    terms = [t for t in ranked if vocab.freq.df.get(t, 0) <= cap] or ranked[:3]
     words = [profile.shown[t] for t in terms]
     ids = store.stories_matching_any(words, limit=TOPIC_CANDIDATES + len(skip))
     return _load_docs(store, [i for i in ids if i not in skip], body_words=CANDIDATE_WORDS)
@@ -453,13 +462,15 @@ def related_stories(store: Store, story_id: int, *, limit: int = 10) -> list[Rel
     vocab = _Vocabulary(store)
     profile = _profile(vocab, doc)
 
-    candidates = _topic_candidates(store, profile, {story_id})
+    candidates = _topic_candidates(store, vocab, profile, {story_id})
     same = _same_story(store, vocab, doc, profile, candidates)
     page = _page_links(store, doc)
     page_ids = {p.story_id for p in page if p.story_id is not None}
     exclude = {story_id} | {c.story.id for c, _ in same} | page_ids
     if len(candidates.keys() - exclude) < limit:
-        candidates.update(_topic_candidates(store, profile, exclude | candidates.keys(), more=True))
+        candidates.update(
+            _topic_candidates(store, vocab, profile, exclude | candidates.keys(), more=True)
+        )
     topic = _topic(vocab, doc, profile, candidates, exclude)
 
     same_score = {c.story.id: s for c, s in same}
@@ -499,10 +510,10 @@ def similar_stories(
     vocab = _Vocabulary(store)
     profile = _profile(vocab, doc)
     excluded = {story_id, *exclude}
-    candidates = _topic_candidates(store, profile, excluded)
+    candidates = _topic_candidates(store, vocab, profile, excluded)
     if len(candidates.keys() - excluded) < limit:
         candidates.update(
-            _topic_candidates(store, profile, excluded | candidates.keys(), more=True)
+            _topic_candidates(store, vocab, profile, excluded | candidates.keys(), more=True)
         )
     topic = _topic(vocab, doc, profile, candidates, excluded)
     return [_item("topic", c, s, "shared: " + ", ".join(w)) for c, s, w in topic[:limit]]

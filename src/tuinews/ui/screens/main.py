@@ -686,7 +686,7 @@ class MainScreen(Screen[None]):
         if not self.stories.go_to_story(story_id):
             # Not in this list: show its feed.
             self._search_query = None
-            self.feeds.select_key(f"feed:{story.feed_id}")
+            self.feeds.select_key(f"feed:{story.feed_id}", announce=False)
             choice = self.feeds.current
             self.stories.set_filter(
                 choice.filter if choice else StoryFilter(feed_id=story.feed_id),
