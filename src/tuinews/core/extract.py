@@ -439,6 +439,19 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
 ExtractFunction = Callable[[str, str], ExtractedArticle]
 
 
+def extract_page(body: bytes, content_type: str | None, url: str) -> ExtractedArticle:
+    """A page as fetched -> its article: refuse what is not HTML, decode with the HTTP charset,
+    extract. Pure; what the extraction workers run for fetched pages.
+
+    Raises:
+        ExtractError: not HTML, or no article.
+    """
+    reason = sniff_not_html(body, content_type)
+    if reason:
+        raise ExtractError(reason)
+    return extract_article(decode_html(body, content_type), url)
+
+
 def _warm_up() -> None:
     """Import trafilatura once per worker, before the first page arrives."""
     import trafilatura  # noqa: F401
@@ -522,11 +535,23 @@ class ExtractorPool:
         _kill(executor)
 
     def extract(self, html: str, url: str) -> ExtractedArticle:
+        """Extract one decoded page in a worker (see :meth:`_run`)."""
+        return self._run(self._function, (html, url), url)
+
+    def extract_page(self, body: bytes, content_type: str | None, url: str) -> ExtractedArticle:
+        """Sniff, decode and extract a page as fetched, all in a worker (the caller's process
+        only moves bytes)."""
+        return self._run(extract_page, (body, content_type, url), url)
+
+    def _run(
+        self, function: Callable[..., ExtractedArticle], args: tuple[Any, ...], url: str
+    ) -> ExtractedArticle:
         """Extract one page in a worker, waiting at most ``timeout`` seconds.
 
         Args:
-            html: the decoded page.
-            url: the page's URL.
+            function: what the worker runs.
+            args: its arguments.
+            url: the page's URL (for messages).
 
         Returns:
             The article.
@@ -537,7 +562,7 @@ class ExtractorPool:
         for attempt in range(2):
             executor, generation = self._current()
             try:
-                future = executor.submit(self._function, html, url)
+                future = executor.submit(function, *args)
             except (BrokenProcessPool, RuntimeError):
                 # Killed or shut down between _current() and submit(): take the next pool.
                 self._replace(generation)
@@ -560,6 +585,15 @@ class ExtractorPool:
 
     def submit(self, html: str, url: str) -> concurrent.futures.Future[ExtractedArticle]:
         """Start :meth:`extract` without waiting; the future raises what it would raise."""
+        return self._threads_pool().submit(self.extract, html, url)
+
+    def submit_page(
+        self, body: bytes, content_type: str | None, url: str
+    ) -> concurrent.futures.Future[ExtractedArticle]:
+        """Start :meth:`extract_page` without waiting."""
+        return self._threads_pool().submit(self.extract_page, body, content_type, url)
+
+    def _threads_pool(self) -> concurrent.futures.ThreadPoolExecutor:
         with self._lock:
             if self._closed:
                 raise ExtractError("the extractor has been shut down")
@@ -567,8 +601,7 @@ class ExtractorPool:
                 self._threads = concurrent.futures.ThreadPoolExecutor(
                     max_workers=self.max_workers, thread_name_prefix="extract"
                 )
-            threads = self._threads
-        return threads.submit(self.extract, html, url)
+            return self._threads
 
     def close(self) -> None:
         """Stop the workers (a running extraction is killed). Idempotent."""

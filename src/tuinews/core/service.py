@@ -26,11 +26,10 @@ import httpx
 from . import feeds as feedmod
 from .errors import ExtractError, FetchError, NotFoundError, ParseError, TuinewsError
 from .export import export_filename, export_markdown, write_export
-from .extract import ExtractorPool, decode_html, extract_article, sniff_not_html
+from .extract import ExtractorPool, decode_html, extract_article
 from .fetch import Fetcher, FetchLimits, FetchResult, retry_at
 from .models import (
     Article,
-    ExtractedArticle,
     Feed,
     ParsedEntry,
     ParsedFeed,
@@ -427,10 +426,7 @@ class Service:
             return None
         url, body, ctype = raw
         try:
-            reason = sniff_not_html(body, ctype)
-            if reason:
-                raise ExtractError(reason)
-            extracted = self.extractor.extract(decode_html(body, ctype), url)
+            extracted = self.extractor.extract_page(body, ctype, url)
             self.store.store_article(story_id, url, extracted)
         except ExtractError as exc:
             self.store.store_article_error(story_id, url, exc.message)
@@ -509,7 +505,15 @@ class Service:
         counts = {"ok": 0, "failed": 0}
         done = 0
 
+        # Pages in flight (fetched, waiting for a worker or the writer) are bounded, so a
+        # thousand new stories do not mean a thousand pages in memory at once.
+        in_flight = asyncio.Semaphore(2 * self.fetcher.limits.concurrency)
+
         async def one(story: Story, client: httpx.AsyncClient) -> None:
+            async with in_flight:
+                await fetch_and_extract(story, client)
+
+        async def fetch_and_extract(story: Story, client: httpx.AsyncClient) -> None:
             if cancel is not None and cancel.is_set() or not story.link:
                 return
             async with sem:
@@ -519,7 +523,7 @@ class Service:
                     log.info("prefetch of %s failed: %s", story.link, exc)
                     counts["failed"] += 1
                     return
-            await loop.run_in_executor(
+            raw = loop.run_in_executor(
                 writer,
                 self.store.store_raw_page,
                 story.id,
@@ -527,28 +531,23 @@ class Service:
                 result.content,
                 result.content_type,
             )
-            extracted: ExtractedArticle | None = None
-            reason = sniff_not_html(result.content, result.content_type)
-            if reason is None:
-                try:
-                    html = decode_html(result.content, result.content_type)
-                    extracted = await asyncio.wrap_future(self.extractor.submit(html, result.url))
-                except ExtractError as exc:
-                    reason = exc.message
-            if extracted is not None:
+            # Sniffing, decoding and extraction all happen in a worker process.
+            extract = asyncio.wrap_future(
+                self.extractor.submit_page(result.content, result.content_type, result.url)
+            )
+            await raw
+            try:
+                extracted = await extract
+            except ExtractError as exc:
                 await loop.run_in_executor(
-                    writer, self.store.store_article, story.id, result.url, extracted
-                )
-                counts["ok"] += 1
-            else:
-                await loop.run_in_executor(
-                    writer,
-                    self.store.store_article_error,
-                    story.id,
-                    result.url,
-                    reason or "no article",
+                    writer, self.store.store_article_error, story.id, result.url, exc.message
                 )
                 counts["failed"] += 1
+                return
+            await loop.run_in_executor(
+                writer, self.store.store_article, story.id, result.url, extracted
+            )
+            counts["ok"] += 1
 
         try:
             async with self.fetcher.async_client() as client:
