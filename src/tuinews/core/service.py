@@ -603,16 +603,6 @@ class Service:
         story = self.store.story(story_id)
         return story, self._merge(story, article)
 
-    def extract_pending(self, *, cancel: threading.Event | None = None) -> int:
-        """Extract raw pages that were stored but not yet extracted. Returns how many."""
-        count = 0
-        for story_id in self.store.unextracted_story_ids():
-            if cancel is not None and cancel.is_set():
-                break
-            self._extract_stored(story_id)
-            count += 1
-        return count
-
     # -- related -------------------------------------------------------------------------
 
     def related(self, story_id: int, *, limit: int = 10) -> list[RelatedStory]:

@@ -894,14 +894,6 @@ class Store:
             return None
         return rows[0][0], zlib.decompress(rows[0][1]), rows[0][2]
 
-    def unextracted_story_ids(self, limit: int = 1000) -> list[int]:
-        rows = self._query(
-            "SELECT story_id FROM articles WHERE extracted = 0 AND raw IS NOT NULL"
-            " ORDER BY story_id DESC LIMIT ?",
-            (limit,),
-        )
-        return [r[0] for r in rows]
-
     def store_article(self, story_id: int, url: str, extracted: ExtractedArticle) -> None:
         """Store the extraction of a page (the raw page stays), its links, and index its text."""
         with self.transaction() as conn:
@@ -987,19 +979,6 @@ class Store:
             error=r[11],
             related_links=links,
         )
-
-    def article_text(self, story_id: int) -> str:
-        """The searchable text of a story: the article's text, else the title and summary."""
-        rows = self._query("SELECT title, body FROM story_fts WHERE rowid = ?", (story_id,))
-        return f"{rows[0][0]}\n{rows[0][1]}" if rows else ""
-
-    def stats(self) -> dict[str, int]:
-        row = self._query(
-            "SELECT (SELECT count(*) FROM feeds), (SELECT count(*) FROM stories),"
-            " (SELECT count(*) FROM stories WHERE read = 0),"
-            " (SELECT count(*) FROM articles WHERE extracted = 1 AND error IS NULL)"
-        )[0]
-        return {"feeds": row[0], "stories": row[1], "unread": row[2], "articles": row[3]}
 
     # -- related stories: index terms, document frequencies, candidates -----------------
 
