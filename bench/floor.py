@@ -2,7 +2,8 @@
 
 No app: one process, one asyncio loop, 16 concurrent requests (tuinews's default), parsing inline
 on the loop, validators kept so that a re-fetch is conditional, every entry written with
-``executemany`` in a single transaction at the end.
+``executemany`` in a single transaction at the end, item HTML compressed as the app does
+(``tuinews.core.blobs.pack``).
 
     python bench/floor.py URLS_FILE DB_FILE
 """
@@ -12,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import sys
-import zlib
 
 import httpx
 
+from tuinews.core.blobs import pack
 from tuinews.core.feeds import parse_feed
 
 CONCURRENCY = 16
@@ -74,7 +75,7 @@ def main() -> int:
                     e.author,
                     int(e.published.timestamp()) if e.published else None,
                     e.summary,
-                    zlib.compress(e.content_html.encode(), 6) if e.content_html else None,
+                    pack(e.content_html.encode()) if e.content_html else None,
                 )
             )
     with db:

@@ -118,8 +118,14 @@ def test_reader_in_tmux(tmp_path: Path, server: LoopbackServer, tmux: Tmux) -> N
     tmux.run("new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "40", command)
 
     # Three panes: feeds and stories on the left, the article, the related sidebar.
+    # The first frames can come before the pane borders are drawn: wait for a settled screen.
     screen = tmux.wait_for(
-        lambda s: "Loopback Gazette" in s and "Boathouse reopens" in s and "Related" in s
+        lambda s: (
+            "Loopback Gazette" in s
+            and "Boathouse reopens" in s
+            and "Related" in s
+            and s.count("│") >= 30
+        )
     )
     assert screen.count("│") >= 30  # the pane borders run down the screen
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import SAMPLES
 from tests.loopback import LoopbackServer, Route, closed_port, rss
 from tuinews.core.errors import FetchError, ParseError
+from tuinews.core.feeds import FeedParserPool
 from tuinews.core.fetch import Fetcher, FetchLimits
 from tuinews.core.service import Service
 from tuinews.core.store import StoryFilter
@@ -241,3 +243,87 @@ def test_parser_warnings_are_kept_on_the_feed(service: Service, server: Loopback
     stored = service.store.feed(feed.id)
     assert stored.last_error is None and service.count_stories() == 1
     assert "DOCTYPE" in (stored.last_warning or "")
+
+
+def test_parsing_workers_store_what_inline_parsing_stores(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refresh of many feeds parses them in worker processes: the same stories, errors and
+    item HTML as parsing in the refresh's own thread, and no worker left behind."""
+    import multiprocessing
+
+    for i in range(6):
+        items = [(f"f{i}-g{k}", f"Feed {i} item {k}", server.url(f"/f{i}/p{k}")) for k in range(4)]
+        body = rss(f"Feed {i}", items).replace(
+            b"<description>Summary of",
+            b"<content:encoded><![CDATA[<p>Full <b>text</b></p>]]></content:encoded>"
+            b"<description>Summary of",
+        )
+        body = body.replace(
+            b'<rss version="2.0">',
+            b'<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">',
+        )
+        server.routes[f"/f{i}"] = Route(body)
+    server.routes["/broken"] = Route(
+        b"<html><body>not a feed</body></html>", content_type="text/html"
+    )
+    submitted: list[str] = []
+    real_submit = FeedParserPool.submit_feed
+
+    def counting_submit(self: FeedParserPool, data: bytes, url: str, ctype: str | None) -> Any:
+        submitted.append(url)
+        return real_submit(self, data, url, ctype)
+
+    monkeypatch.setattr(FeedParserPool, "submit_feed", counting_submit)
+    outcomes = {}
+    for mode in ("inline", "workers"):
+        svc = make_service(tmp_path / mode)
+        svc.parse_pool_min_feeds = 1 if mode == "workers" else 10**6
+        svc.parse_workers = 1
+        try:
+            for i in range(6):
+                svc.store.add_feed(server.url(f"/f{i}"))
+            broken = svc.store.add_feed(server.url("/broken"))
+            summary = svc.refresh()
+            stories = svc.store.list_stories(limit=100)
+            outcomes[mode] = (
+                summary.new_stories,
+                summary.count("failed"),
+                sorted((s.title, s.link) for s in stories),
+                {svc.store.story_content(s.id) for s in stories},
+                svc.store.feed(broken.id).last_error,
+            )
+        finally:
+            svc.close()
+    assert len(submitted) == 7  # every feed of the second refresh went to the workers
+    assert outcomes["inline"] == outcomes["workers"]
+    new, failed, stories, contents, error = outcomes["workers"]
+    assert (new, failed, len(stories)) == (24, 1, 24)
+    assert stories[0][1].startswith("http://127.0.0.1:")  # loopback links kept
+    assert contents == {"<p>Full <b>text</b></p>"}
+    assert error and "HTML page" in error
+    assert not [p for p in multiprocessing.active_children() if p.is_alive()]
+
+
+def test_feed_parser_pool_matches_parse_feed_and_reports_errors() -> None:
+    from tuinews.core.blobs import unpack
+    from tuinews.core.feeds import parse_feed
+
+    body = rss("Pool", [(f"g{k}", f"Item {k}", f"http://127.0.0.1:9/p{k}") for k in range(3)])
+    with FeedParserPool(max_workers=1) as pool:
+        remote = pool.submit_feed(body, "http://127.0.0.1:9/feed", "application/rss+xml").result(
+            timeout=60
+        )
+        with pytest.raises(ParseError) as err:
+            pool.submit_feed(b"<html>no</html>", "http://127.0.0.1:9/x", "text/html").result(
+                timeout=60
+            )
+    local = parse_feed(body, url="http://127.0.0.1:9/feed", content_type="application/rss+xml")
+    assert [(e.guid, e.link, e.title, e.summary) for e in remote.entries] == [
+        (e.guid, e.link, e.title, e.summary) for e in local.entries
+    ]
+    assert remote.title == local.title == "Pool"
+    with pytest.raises(ParseError) as local_err:
+        parse_feed(b"<html>no</html>", url="http://127.0.0.1:9/x", content_type="text/html")
+    assert err.value.message == local_err.value.message
+    assert all(e.content_packed is None or unpack(e.content_packed) for e in remote.entries)

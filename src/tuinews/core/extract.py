@@ -16,15 +16,11 @@ import codecs
 import concurrent.futures
 import json
 import logging
-import multiprocessing
 import re
-import threading
 import unicodedata
 from collections.abc import Callable, Iterator
-from concurrent.futures.process import BrokenProcessPool
 from copy import deepcopy
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 from lxml import etree
@@ -34,6 +30,7 @@ from tuinews.core.errors import ExtractError
 from tuinews.core.models import ExtractedArticle
 from tuinews.core.related_links import find_related_links_in_tree, strip_terminal_escapes
 from tuinews.core.text import clean_text, is_safe_url
+from tuinews.core.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -457,19 +454,12 @@ def _warm_up() -> None:
     import trafilatura  # noqa: F401
 
 
-def _start_method() -> str:
-    methods = multiprocessing.get_all_start_methods()
-    # Never "fork": the caller runs threads, and forking a threaded process can deadlock.
-    return "forkserver" if "forkserver" in methods else "spawn"
-
-
-class ExtractorPool:
+class ExtractorPool(WorkerPool):
     """Run :func:`extract_article` in worker processes, each call bounded in time.
 
     A call that takes longer than ``timeout`` seconds raises :class:`ExtractError`; its pool is
     then killed and replaced so later calls work. A worker that dies (segfault, out of memory)
-    gives an :class:`ExtractError` and a fresh pool too. Calls that were running on a pool that
-    was killed for someone else's timeout are retried once on the new pool.
+    gives an :class:`ExtractError` and a fresh pool too (see :class:`WorkerPool`).
 
     Use as a context manager, or call :meth:`close`::
 
@@ -483,6 +473,9 @@ class ExtractorPool:
             ``(html, url)``. Tests pass a slow or crashing one.
     """
 
+    error_type = ExtractError
+    what = "extraction"
+
     def __init__(
         self,
         max_workers: int = 2,
@@ -490,145 +483,26 @@ class ExtractorPool:
         *,
         function: ExtractFunction = extract_article,
     ) -> None:
-        if max_workers < 1:
-            raise ValueError("max_workers must be at least 1")
-        self.max_workers = max_workers
-        self.timeout = timeout
+        super().__init__(max_workers, timeout, initializer=_warm_up)
         self._function = function
-        self._lock = threading.Lock()
-        self._context = multiprocessing.get_context(_start_method())
-        self._executor: concurrent.futures.ProcessPoolExecutor | None = None
-        self._generation = 0
-        self._threads: concurrent.futures.ThreadPoolExecutor | None = None
-        self._closed = False
-
-    def __enter__(self) -> ExtractorPool:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _current(self) -> tuple[concurrent.futures.ProcessPoolExecutor, int]:
-        with self._lock:
-            if self._closed:
-                raise ExtractError("the extractor has been shut down")
-            if self._executor is None:
-                self._executor = concurrent.futures.ProcessPoolExecutor(
-                    max_workers=self.max_workers,
-                    mp_context=self._context,
-                    initializer=_warm_up,
-                )
-                self._generation += 1
-            return self._executor, self._generation
-
-    def _replace(self, generation: int) -> None:
-        """Kill the pool of ``generation`` (if it is still the current one)."""
-        with self._lock:
-            if self._executor is None or generation != self._generation:
-                return
-            executor, self._executor = self._executor, None
-        _kill(executor)
 
     def extract(self, html: str, url: str) -> ExtractedArticle:
-        """Extract one decoded page in a worker (see :meth:`_run`)."""
-        return self._run(self._function, (html, url), url)
+        """Extract one decoded page in a worker."""
+        article: ExtractedArticle = self.run(self._function, (html, url), url)
+        return article
 
     def extract_page(self, body: bytes, content_type: str | None, url: str) -> ExtractedArticle:
         """Sniff, decode and extract a page as fetched, all in a worker (the caller's process
         only moves bytes)."""
-        return self._run(extract_page, (body, content_type, url), url)
+        article: ExtractedArticle = self.run(extract_page, (body, content_type, url), url)
+        return article
 
-    def _run(
-        self, function: Callable[..., ExtractedArticle], args: tuple[Any, ...], url: str
-    ) -> ExtractedArticle:
-        """Extract one page in a worker, waiting at most ``timeout`` seconds.
-
-        Args:
-            function: what the worker runs.
-            args: its arguments.
-            url: the page's URL (for messages).
-
-        Returns:
-            The article.
-
-        Raises:
-            ExtractError: no article, too slow, or the worker crashed.
-        """
-        for attempt in range(2):
-            executor, generation = self._current()
-            try:
-                future = executor.submit(function, *args)
-            except (BrokenProcessPool, RuntimeError):
-                # Killed or shut down between _current() and submit(): take the next pool.
-                self._replace(generation)
-                continue
-            try:
-                return future.result(timeout=self.timeout)
-            except concurrent.futures.TimeoutError:
-                logger.warning("extraction of %s took longer than %s s", url, self.timeout)
-                self._replace(generation)
-                raise ExtractError(f"extraction took longer than {self.timeout:g} s") from None
-            except BrokenProcessPool as exc:
-                with self._lock:
-                    killed_by_us = generation != self._generation or self._executor is None
-                if killed_by_us and attempt == 0 and not self._closed:
-                    continue  # another call's timeout killed our worker: try once more
-                self._replace(generation)
-                logger.warning("extraction worker for %s died", url)
-                raise ExtractError("the extraction worker crashed on this page") from exc
-        raise ExtractError("the extraction worker crashed on this page")
-
-    def submit(self, html: str, url: str) -> concurrent.futures.Future[ExtractedArticle]:
+    def submit_html(self, html: str, url: str) -> concurrent.futures.Future[ExtractedArticle]:
         """Start :meth:`extract` without waiting; the future raises what it would raise."""
-        return self._threads_pool().submit(self.extract, html, url)
+        return self.submit(self._function, (html, url), url)
 
     def submit_page(
         self, body: bytes, content_type: str | None, url: str
     ) -> concurrent.futures.Future[ExtractedArticle]:
         """Start :meth:`extract_page` without waiting."""
-        return self._threads_pool().submit(self.extract_page, body, content_type, url)
-
-    def _threads_pool(self) -> concurrent.futures.ThreadPoolExecutor:
-        with self._lock:
-            if self._closed:
-                raise ExtractError("the extractor has been shut down")
-            if self._threads is None:
-                self._threads = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=self.max_workers, thread_name_prefix="extract"
-                )
-            return self._threads
-
-    def close(self) -> None:
-        """Stop the workers (a running extraction is killed). Idempotent."""
-        with self._lock:
-            self._closed = True
-            executor, self._executor = self._executor, None
-            threads, self._threads = self._threads, None
-        if executor is not None:
-            _kill(executor)
-        if threads is not None:
-            threads.shutdown(wait=False, cancel_futures=True)
-
-
-def _kill(executor: concurrent.futures.ProcessPoolExecutor) -> None:
-    """Kill an executor's processes and shut it down without waiting for its tasks."""
-    kill_workers = getattr(executor, "kill_workers", None)  # Python >= 3.14
-    if callable(kill_workers):
-        try:
-            kill_workers()
-        except Exception:  # pragma: no cover - already broken or shut down
-            logger.debug("kill_workers failed", exc_info=True)
-    else:
-        # No public way before 3.14: _processes maps pid -> Process.
-        processes = getattr(executor, "_processes", None) or {}
-        for process in list(processes.values()):
-            try:
-                process.kill()
-            except Exception:  # pragma: no cover - process already gone
-                logger.debug("killing worker failed", exc_info=True)
-    executor.shutdown(wait=False, cancel_futures=True)
+        return self.submit(extract_page, (body, content_type, url), url)

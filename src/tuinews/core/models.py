@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,26 @@ class ParsedEntry:
     """Plain-text (or light Markdown) summary from the feed, never raw HTML."""
     content_html: str | None = None
     """Full HTML content when the feed carries it (content:encoded, atom content)."""
+    content_packed: bytes | None = None
+    """``content_html`` already compressed for the cache (:func:`tuinews.core.blobs.pack`):
+    parsing workers do it, so that the refresh's own process does not."""
+
+    def __reduce__(self) -> tuple[type[ParsedEntry], tuple[Any, ...]]:
+        # Parsing workers send entries back by the thousand: positional arguments unpickle
+        # several times faster than the generic state of a slotted dataclass.
+        return (
+            ParsedEntry,
+            (
+                self.guid,
+                self.link,
+                self.title,
+                self.author,
+                self.published,
+                self.summary,
+                self.content_html,
+                self.content_packed,
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,6 @@ method is blocking and thread-safe; the app calls them from worker threads.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import functools
 import logging
 import multiprocessing
 import threading
@@ -37,6 +35,7 @@ from .models import (
     Story,
 )
 from .store import FeedUpdate, Store, StoryFilter
+from .writer import BatchWriter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -87,6 +86,7 @@ class RefreshSummary:
 
 
 ProgressCallback = Callable[[int, int, FeedResult], None]
+PARSE_POOL_MIN_FEEDS = 20
 ArticleProgress = Callable[[int, int], None]
 
 
@@ -120,6 +120,12 @@ class Service:
         self._extract_timeout = extract_timeout
         self._pool: ExtractorPool | None = None
         self._pool_lock = threading.Lock()
+        # A refresh of at least this many feeds parses them in worker processes (one fewer
+        # than the cores, at most 3); smaller ones parse in the refresh's thread, where a
+        # worker's start-up (about 0.2 s) would cost more than it saves.
+        self.parse_pool_min_feeds = PARSE_POOL_MIN_FEEDS
+        cores = multiprocessing.cpu_count()
+        self.parse_workers = max(0, min(3, cores - 1))
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -282,21 +288,32 @@ class Service:
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
     ) -> tuple[list[FeedResult], list[int]]:
-        loop = asyncio.get_running_loop()
         sem = asyncio.Semaphore(self.fetcher.limits.concurrency)
         # Bounds the feeds in flight (fetched, parsed, waiting for the writer): storing is the
         # slowest stage, and without this every fetched body piles up in memory at once.
         in_flight = asyncio.Semaphore(2 * self.fetcher.limits.concurrency)
-        # One writer thread: SQLite has one writer at a time anyway, and the thread keeps its
-        # own connection.
-        writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tuinews-store")
+        # One writer thread: SQLite has one writer at a time anyway, the thread keeps its own
+        # connection, and the feeds that are ready together commit together.
+        writer = BatchWriter(self.store)
         results: list[FeedResult] = []
         new_ids: list[int] = []
         now = datetime.now(UTC)
+        parsers: feedmod.FeedParserPool | None = None
+        if self.parse_workers > 0 and len(feeds) >= self.parse_pool_min_feeds:
+            parsers = feedmod.FeedParserPool(max_workers=self.parse_workers)
+
+        async def parse(result: FetchResult) -> ParsedFeed:
+            if parsers is None:
+                return feedmod.parse_feed(
+                    result.content, url=result.url, content_type=result.content_type
+                )
+            future = parsers.submit_feed(result.content, result.url, result.content_type)
+            parsed: ParsedFeed = await asyncio.wrap_future(future)
+            return parsed
 
         async def write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-            """Run a store write on the one writer thread."""
-            return await loop.run_in_executor(writer, functools.partial(fn, *args, **kwargs))
+            """Run a store write on the one writer thread; returns once it is committed."""
+            return await asyncio.wrap_future(writer.submit(fn, *args, **kwargs))
 
         async def one(feed: Feed, client: httpx.AsyncClient) -> FeedResult:
             if cancel is not None and cancel.is_set():
@@ -339,11 +356,7 @@ class Service:
                 )
                 return FeedResult(feed.id, feed.title, feed.url, "unchanged")
             try:
-                # Parsed here, on the refresh's own thread: measured at 1,000 feeds, worker
-                # processes were no faster and cost about 100 MiB (bench/RESULTS.md).
-                parsed = feedmod.parse_feed(
-                    result.content, url=result.url, content_type=result.content_type
-                )
+                parsed = await parse(result)
             except ParseError as exc:
                 await write(
                     self.store.record_feed_status, feed.id, status=result.status, error=exc.message
@@ -385,6 +398,8 @@ class Service:
                         progress(done, len(feeds), res)
         finally:
             writer.shutdown(wait=True)
+            if parsers is not None:
+                parsers.close()
         return results, new_ids
 
     # -- articles ------------------------------------------------------------------------
@@ -498,9 +513,8 @@ class Service:
         progress: ArticleProgress | None,
         cancel: threading.Event | None,
     ) -> tuple[int, int]:
-        loop = asyncio.get_running_loop()
         sem = asyncio.Semaphore(self.fetcher.limits.concurrency)
-        writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tuinews-store")
+        writer = BatchWriter(self.store)
         stories = {s.id: s for s in self.store.stories_by_ids(story_ids)}
         counts = {"ok": 0, "failed": 0}
         done = 0
@@ -523,13 +537,14 @@ class Service:
                     log.info("prefetch of %s failed: %s", story.link, exc)
                     counts["failed"] += 1
                     return
-            raw = loop.run_in_executor(
-                writer,
-                self.store.store_raw_page,
-                story.id,
-                result.url,
-                result.content,
-                result.content_type,
+            raw = asyncio.wrap_future(
+                writer.submit(
+                    self.store.store_raw_page,
+                    story.id,
+                    result.url,
+                    result.content,
+                    result.content_type,
+                )
             )
             # Sniffing, decoding and extraction all happen in a worker process.
             extract = asyncio.wrap_future(
@@ -539,13 +554,13 @@ class Service:
             try:
                 extracted = await extract
             except ExtractError as exc:
-                await loop.run_in_executor(
-                    writer, self.store.store_article_error, story.id, result.url, exc.message
+                await asyncio.wrap_future(
+                    writer.submit(self.store.store_article_error, story.id, result.url, exc.message)
                 )
                 counts["failed"] += 1
                 return
-            await loop.run_in_executor(
-                writer, self.store.store_article, story.id, result.url, extracted
+            await asyncio.wrap_future(
+                writer.submit(self.store.store_article, story.id, result.url, extracted)
             )
             counts["ok"] += 1
 

@@ -22,7 +22,6 @@ import logging
 import sqlite3
 import threading
 import time
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .blobs import pack, unpack
 from .errors import NotFoundError, StoreError
 from .models import Article, ExtractedArticle, Feed, ParsedEntry, ParsedFeed, RelatedLink, Story
 
@@ -138,12 +138,13 @@ def _guid_of(entry: ParsedEntry) -> str:
     return entry.guid or entry.link or entry.title
 
 
-def _compress(html: str | None) -> bytes | None:
-    """Compress a feed's item HTML. Level 1: measured at 1,000 feeds, the higher levels cost
-    seconds of a first refresh for a few percent of space (bench/RESULTS.md)."""
-    if not html:
+def _compress(entry: ParsedEntry) -> bytes | None:
+    """A feed item's HTML, compressed (parsing workers may have done it already)."""
+    if entry.content_packed is not None:
+        return entry.content_packed
+    if not entry.content_html:
         return None
-    return zlib.compress(html.encode("utf-8"), 1)
+    return pack(entry.content_html.encode("utf-8"))
 
 
 def _ts(value: datetime | None) -> int | None:
@@ -217,8 +218,10 @@ def fts_query(text: str) -> str:
 class Store:
     """The SQLite cache. Thread-safe by giving each thread its own connection."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, busy_timeout: float = 30.0) -> None:
         self.path = Path(path)
+        # How long a write waits for another process's transaction (a concurrent refresh).
+        self.busy_timeout = busy_timeout
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -232,7 +235,7 @@ class Store:
             conn = sqlite3.connect(
                 self.path, timeout=30.0, isolation_level=None, check_same_thread=False
             )
-            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             # Look before changing anything: switching to WAL rewrites the file header, and a
             # file from a newer version (or not a database) must be left exactly as it is.
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -290,8 +293,14 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error)."""
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error).
+
+        Inside :meth:`batch` (on the same thread) it only joins the batch's transaction.
+        """
         conn = self.conn
+        if getattr(self._local, "batch", False):
+            yield conn
+            return
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -307,6 +316,24 @@ class Store:
             except sqlite3.Error as exc:
                 conn.execute("ROLLBACK")
                 raise self._error(exc) from exc
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for many writes (group commit): every :meth:`transaction` opened in
+        it on this thread joins it, and all of them commit together.
+
+        A refresh stores each feed in its own :meth:`transaction`; the writer thread
+        (:class:`~tuinews.core.writer.BatchWriter`) runs the feeds that are ready in one batch,
+        which saves a commit and a full-text index flush per feed (bench/RESULTS.md). There are
+        no savepoints (FTS5 flushes its index at each one): if a write in the batch raises, the
+        whole batch rolls back and the caller replays its writes one transaction each.
+        """
+        with self.transaction():
+            self._local.batch = True
+            try:
+                yield
+            finally:
+                self._local.batch = False
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         try:
@@ -530,12 +557,7 @@ class Store:
             # Oldest first, so that first_seen grows with the feed's own order.
             entries = list(reversed(parsed.entries))
             known = self._known_stories(conn, feed_id, entries)
-            for entry in entries:
-                story_id, changed = self._upsert_story(conn, feed_id, entry, now, known)
-                if story_id is not None:
-                    new_ids.append(story_id)
-                elif changed:
-                    updated += 1
+            new_ids, updated = self._store_entries(conn, feed_id, entries, now, known)
         new_ids.reverse()
         return FeedUpdate(new=len(new_ids), updated=updated, new_story_ids=new_ids)
 
@@ -567,26 +589,56 @@ class Store:
                 by_link.setdefault(row[1], row)
         return by_guid, by_link
 
-    def _upsert_story(
+    def _store_entries(
         self,
         conn: sqlite3.Connection,
         feed_id: int,
-        entry: ParsedEntry,
+        entries: Sequence[ParsedEntry],
         now: int,
         known: _KnownStories,
-    ) -> tuple[int | None, bool]:
-        """Insert or update one entry; returns (new story id or None, whether it changed)."""
-        guid = _guid_of(entry)
+    ) -> tuple[list[int], int]:
+        """Insert the new entries (two ``executemany`` for the lot) and update the changed
+        stored ones; returns (the new story ids in entry order, how many were updated).
+
+        An entry that repeats an earlier new one of the same document (same guid, or the same
+        link under another guid) is folded into it, as if inserted and then updated.
+        """
         by_guid, by_link = known
-        found = by_guid.get(guid) or (by_link.get(entry.link) if entry.link else None)
-        row = found[2:] if found else None
-        published = _ts(entry.published)
-        if row is None:
-            content = _compress(entry.content_html)
-            cur = conn.execute(
-                "INSERT INTO stories (feed_id, guid, link, title, author, published, first_seen,"
-                " sort_key, summary, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
+        rows: list[list[Any]] = []  # feed_id, guid, link, title, author, published, first_seen,
+        pending_guid: dict[str, int] = {}  # sort_key, summary, content: an index into rows
+        pending_link: dict[str, int] = {}
+        updated = 0
+        for entry in entries:
+            guid = _guid_of(entry)
+            found = by_guid.get(guid) or (by_link.get(entry.link) if entry.link else None)
+            if found is not None:
+                updated += self._update_story(conn, found, entry)
+                continue
+            index = pending_guid.get(guid)
+            if index is None and entry.link:
+                index = pending_link.get(entry.link)
+            published = _ts(entry.published)
+            if index is not None:
+                row = rows[index]
+                if (row[3], row[8], row[2], row[4], row[5]) != (
+                    entry.title,
+                    entry.summary,
+                    entry.link,
+                    entry.author,
+                    published,
+                ):
+                    content = _compress(entry)
+                    row[2:6] = [entry.link, entry.title, entry.author, published]
+                    row[7] = published if published is not None else row[7]
+                    row[8] = entry.summary
+                    row[9] = content if content is not None else row[9]
+                    updated += 1
+                continue
+            pending_guid[guid] = len(rows)
+            if entry.link:
+                pending_link.setdefault(entry.link, len(rows))
+            rows.append(
+                [
                     feed_id,
                     guid,
                     entry.link,
@@ -596,31 +648,40 @@ class Store:
                     now,
                     published if published is not None else now,
                     entry.summary,
-                    content,
-                ),
+                    _compress(entry),
+                ]
             )
-            story_id = cur.lastrowid
-            assert story_id is not None
-            conn.execute(
-                "INSERT INTO story_fts (rowid, title, body) VALUES (?, ?, ?)",
-                (story_id, entry.title, entry.summary),
-            )
-            # Later entries of the same document may carry the same link under another guid.
-            record = (
-                guid,
-                entry.link,
-                story_id,
-                entry.title,
-                entry.summary,
-                entry.author,
-                published,
-            )
-            by_guid[guid] = record
-            if entry.link:
-                by_link.setdefault(entry.link, record)
-            return story_id, False
-        story_id, title, summary, author, old_published = row
-        link = found[1] if found else None
+        if not rows:
+            return [], updated
+        conn.executemany(
+            "INSERT INTO stories (feed_id, guid, link, title, author, published, first_seen,"
+            " sort_key, summary, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        ids: dict[str, int] = {}
+        guids = [row[1] for row in rows]
+        for start in range(0, len(guids), 500):
+            chunk = guids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for guid, story_id in conn.execute(
+                f"SELECT guid, id FROM stories WHERE feed_id = ? AND guid IN ({marks})",
+                [feed_id, *chunk],
+            ):
+                ids[guid] = story_id
+        new_ids = [ids[row[1]] for row in rows]
+        conn.executemany(
+            "INSERT INTO story_fts (rowid, title, body) VALUES (?, ?, ?)",
+            [(story_id, row[3], row[8]) for story_id, row in zip(new_ids, rows, strict=True)],
+        )
+        return new_ids, updated
+
+    def _update_story(
+        self, conn: sqlite3.Connection, found: tuple[Any, ...], entry: ParsedEntry
+    ) -> bool:
+        """Update a stored story from its entry; False when nothing changed."""
+        link = found[1]
+        story_id, title, summary, author, old_published = found[2:]
+        published = _ts(entry.published)
         if (title, summary, link, author, old_published) == (
             entry.title,
             entry.summary,
@@ -628,8 +689,8 @@ class Store:
             entry.author,
             published,
         ):
-            return None, False
-        content = _compress(entry.content_html)
+            return False
+        content = _compress(entry)
         conn.execute(
             "UPDATE stories SET title = ?, summary = ?, link = ?, author = ?, published = ?,"
             " sort_key = coalesce(?, sort_key), content = coalesce(?, content) WHERE id = ?",
@@ -654,7 +715,7 @@ class Store:
                 "UPDATE story_fts SET title = ?, body = ? WHERE rowid = ?",
                 (entry.title, entry.summary, story_id),
             )
-        return None, True
+        return True
 
     # -- stories -----------------------------------------------------------------------
 
@@ -756,7 +817,7 @@ class Store:
         rows = self._query("SELECT content FROM stories WHERE id = ?", (story_id,))
         if not rows or rows[0][0] is None:
             return None
-        return zlib.decompress(rows[0][0]).decode("utf-8", "replace")
+        return unpack(rows[0][0]).decode("utf-8", "replace")
 
     def search_ids(
         self, query: str, flt: StoryFilter = StoryFilter(), limit: int = 500
@@ -874,8 +935,7 @@ class Store:
         self, story_id: int, url: str, body: bytes, content_type: str | None
     ) -> None:
         """Keep a fetched page (compressed) before extraction, so it is never fetched twice."""
-        # Level 1: pages are big and many; most of zlib's gain comes at the first level.
-        raw = zlib.compress(body[:MAX_RAW_BYTES], 1)
+        raw = pack(body[:MAX_RAW_BYTES])
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO articles (story_id, url, raw, content_type, fetched_at, extracted)"
@@ -892,7 +952,7 @@ class Store:
         )
         if not rows or rows[0][1] is None:
             return None
-        return rows[0][0], zlib.decompress(rows[0][1]), rows[0][2]
+        return rows[0][0], unpack(rows[0][1]), rows[0][2]
 
     def store_article(self, story_id: int, url: str, extracted: ExtractedArticle) -> None:
         """Store the extraction of a page (the raw page stays), its links, and index its text."""
