@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import SAMPLES
 from tests.loopback import LoopbackServer, Route, closed_port, rss
 from tuinews.core.errors import FetchError, ParseError
-from tuinews.core.feeds import FeedParserPool
 from tuinews.core.fetch import Fetcher, FetchLimits
+from tuinews.core.models import ParsedFeed
+from tuinews.core.parsers import ParseWorkers
 from tuinews.core.service import Service
 from tuinews.core.store import StoryFilter
 
@@ -268,13 +268,15 @@ def test_parsing_workers_store_what_inline_parsing_stores(
         b"<html><body>not a feed</body></html>", content_type="text/html"
     )
     submitted: list[str] = []
-    real_submit = FeedParserPool.submit_feed
+    real_parse = ParseWorkers.parse
 
-    def counting_submit(self: FeedParserPool, data: bytes, url: str, ctype: str | None) -> Any:
+    async def counting_parse(
+        self: ParseWorkers, data: bytes, url: str, ctype: str | None
+    ) -> ParsedFeed:
         submitted.append(url)
-        return real_submit(self, data, url, ctype)
+        return await real_parse(self, data, url, ctype)
 
-    monkeypatch.setattr(FeedParserPool, "submit_feed", counting_submit)
+    monkeypatch.setattr(ParseWorkers, "parse", counting_parse)
     outcomes = {}
     for mode in ("inline", "workers"):
         svc = make_service(tmp_path / mode)
@@ -302,28 +304,4 @@ def test_parsing_workers_store_what_inline_parsing_stores(
     assert stories[0][1].startswith("http://127.0.0.1:")  # loopback links kept
     assert contents == {"<p>Full <b>text</b></p>"}
     assert error and "HTML page" in error
-    assert not [p for p in multiprocessing.active_children() if p.is_alive()]
-
-
-def test_feed_parser_pool_matches_parse_feed_and_reports_errors() -> None:
-    from tuinews.core.blobs import unpack
-    from tuinews.core.feeds import parse_feed
-
-    body = rss("Pool", [(f"g{k}", f"Item {k}", f"http://127.0.0.1:9/p{k}") for k in range(3)])
-    with FeedParserPool(max_workers=1) as pool:
-        remote = pool.submit_feed(body, "http://127.0.0.1:9/feed", "application/rss+xml").result(
-            timeout=60
-        )
-        with pytest.raises(ParseError) as err:
-            pool.submit_feed(b"<html>no</html>", "http://127.0.0.1:9/x", "text/html").result(
-                timeout=60
-            )
-    local = parse_feed(body, url="http://127.0.0.1:9/feed", content_type="application/rss+xml")
-    assert [(e.guid, e.link, e.title, e.summary) for e in remote.entries] == [
-        (e.guid, e.link, e.title, e.summary) for e in local.entries
-    ]
-    assert remote.title == local.title == "Pool"
-    with pytest.raises(ParseError) as local_err:
-        parse_feed(b"<html>no</html>", url="http://127.0.0.1:9/x", content_type="text/html")
-    assert err.value.message == local_err.value.message
-    assert all(e.content_packed is None or unpack(e.content_packed) for e in remote.entries)
+    assert not multiprocessing.active_children()

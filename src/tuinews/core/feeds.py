@@ -13,8 +13,6 @@ with picklable arguments and results, so :func:`parse_feed` can run in a worker 
 from __future__ import annotations
 
 import calendar
-import concurrent.futures
-import dataclasses
 import hashlib
 import html
 import json
@@ -31,11 +29,9 @@ import feedparser_rs
 from lxml import etree
 from lxml import html as lxml_html
 
-from tuinews.core.blobs import pack
 from tuinews.core.errors import ParseError
 from tuinews.core.models import OpmlOutline, ParsedEntry, ParsedFeed
 from tuinews.core.text import clean_text, is_safe_url
-from tuinews.core.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -1117,52 +1113,3 @@ def _json_date(raw: str, now: datetime) -> datetime | None:
         return _clamp_future(stamp.astimezone(UTC), now)
     except (OverflowError, ValueError):
         return None
-
-
-# --------------------------------------------------------------------------------------------
-# Parsing in worker processes
-# --------------------------------------------------------------------------------------------
-
-PARSE_TIMEOUT = 30.0
-
-
-def _parse_job(data: bytes, url: str, content_type: str | None) -> ParsedFeed:
-    """What a parsing worker runs (module level, so it pickles by name): parse, and compress
-    each item's HTML for the cache here rather than in the refresh's process."""
-    parsed = parse_feed(data, url=url, content_type=content_type)
-    entries = [
-        dataclasses.replace(
-            e, content_html=None, content_packed=pack(e.content_html.encode("utf-8"))
-        )
-        if e.content_html
-        else e
-        for e in parsed.entries
-    ]
-    return dataclasses.replace(parsed, entries=entries)
-
-
-class FeedParserPool(WorkerPool):
-    """:func:`parse_feed` in worker processes, each feed bounded in time.
-
-    A refresh of many feeds parses them here: the refresh's own process keeps one core for the
-    network and the cache, the workers take the others, and the caller's GIL (the UI's, in the
-    app) is never held by a parser. A feed that takes longer than ``timeout`` seconds gives a
-    :class:`ParseError` and a fresh worker (see :class:`~tuinews.core.workers.WorkerPool`).
-
-    The workers are started with "spawn" and import only what parsing needs, so each costs
-    about 25 MB; they start on the first feed that needs parsing (none when every feed answers
-    304).
-    """
-
-    error_type = ParseError
-    what = "parsing the feed"
-
-    def __init__(self, max_workers: int = 1, timeout: float = PARSE_TIMEOUT) -> None:
-        super().__init__(max_workers, timeout, start_method="spawn")
-
-    def submit_feed(
-        self, data: bytes, url: str, content_type: str | None
-    ) -> concurrent.futures.Future[ParsedFeed]:
-        """Parse one feed's body in a worker; the future gives the :class:`ParsedFeed` or raises
-        :class:`ParseError`."""
-        return self.submit(_parse_job, (data, url, content_type), url)

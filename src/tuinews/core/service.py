@@ -34,6 +34,7 @@ from .models import (
     RelatedStory,
     Story,
 )
+from .parsers import ParseWorkers
 from .store import FeedUpdate, Store, StoryFilter
 from .writer import BatchWriter
 
@@ -289,27 +290,27 @@ class Service:
         cancel: threading.Event | None,
     ) -> tuple[list[FeedResult], list[int]]:
         sem = asyncio.Semaphore(self.fetcher.limits.concurrency)
-        # Bounds the feeds in flight (fetched, parsed, waiting for the writer): storing is the
-        # slowest stage, and without this every fetched body piles up in memory at once.
-        in_flight = asyncio.Semaphore(2 * self.fetcher.limits.concurrency)
+        # Bounds the feeds in flight (being fetched, parsed, or waiting for the writer), and
+        # their tasks, which are only created as slots free up: without it every fetched body
+        # piles up in memory at once. As many as the fetches: measured at 1,000 feeds, twice as
+        # many is no faster and holds 10 MB more (bench/RESULTS.md).
+        in_flight = asyncio.Semaphore(self.fetcher.limits.concurrency)
         # One writer thread: SQLite has one writer at a time anyway, the thread keeps its own
         # connection, and the feeds that are ready together commit together.
         writer = BatchWriter(self.store)
         results: list[FeedResult] = []
         new_ids: list[int] = []
         now = datetime.now(UTC)
-        parsers: feedmod.FeedParserPool | None = None
+        parsers: ParseWorkers | None = None
         if self.parse_workers > 0 and len(feeds) >= self.parse_pool_min_feeds:
-            parsers = feedmod.FeedParserPool(max_workers=self.parse_workers)
+            parsers = ParseWorkers(self.parse_workers)
 
         async def parse(result: FetchResult) -> ParsedFeed:
             if parsers is None:
                 return feedmod.parse_feed(
                     result.content, url=result.url, content_type=result.content_type
                 )
-            future = parsers.submit_feed(result.content, result.url, result.content_type)
-            parsed: ParsedFeed = await asyncio.wrap_future(future)
-            return parsed
+            return await parsers.parse(result.content, result.url, result.content_type)
 
         async def write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             """Run a store write on the one writer thread; returns once it is committed."""
@@ -355,21 +356,25 @@ class Service:
                     new_url=result.permanent_url,
                 )
                 return FeedResult(feed.id, feed.title, feed.url, "unchanged")
+            status, etag, modified = result.status, result.etag, result.last_modified
+            new_url = result.permanent_url
             try:
                 parsed = await parse(result)
             except ParseError as exc:
                 await write(
-                    self.store.record_feed_status, feed.id, status=result.status, error=exc.message
+                    self.store.record_feed_status, feed.id, status=status, error=exc.message
                 )
                 return FeedResult(feed.id, feed.title, feed.url, "failed", error=exc.message)
+            finally:
+                del result  # the body: not kept while the parsed feed waits for the writer
             update: FeedUpdate = await write(
                 self.store.store_feed,
                 feed.id,
                 parsed,
-                status=result.status,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                new_url=result.permanent_url,
+                status=status,
+                etag=etag,
+                last_modified=modified,
+                new_url=new_url,
             )
             if prefetch or (prefetch is None and feed.prefetch):
                 new_ids.extend(update.new_story_ids)
@@ -377,8 +382,7 @@ class Service:
 
         async def guarded(feed: Feed, client: httpx.AsyncClient) -> FeedResult:
             try:
-                async with in_flight:
-                    return await one(feed, client)
+                return await one(feed, client)
             except TuinewsError as exc:  # a store error on one feed must not stop the rest
                 log.warning("refresh of %s failed: %s", feed.url, exc)
                 return FeedResult(feed.id, feed.title, feed.url, "failed", error=exc.message)
@@ -388,18 +392,32 @@ class Service:
                     feed.id, feed.title, feed.url, "failed", error=f"internal error: {exc!r}"
                 )
 
+        def finished(task: asyncio.Task[FeedResult]) -> None:
+            in_flight.release()
+            if task.cancelled():
+                return
+            res = task.result()  # guarded() returns a result for every failure
+            results.append(res)
+            if progress is not None:
+                progress(len(results), len(feeds), res)
+
+        tasks: set[asyncio.Task[FeedResult]] = set()
         try:
             async with self.fetcher.async_client() as client:
-                tasks = [asyncio.create_task(guarded(f, client)) for f in feeds]
-                for done, coro in enumerate(asyncio.as_completed(tasks), 1):
-                    res = await coro
-                    results.append(res)
-                    if progress is not None:
-                        progress(done, len(feeds), res)
+                for feed in feeds:
+                    await in_flight.acquire()
+                    task = asyncio.create_task(guarded(feed, client))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    task.add_done_callback(finished)
+                while tasks:
+                    await asyncio.wait(set(tasks))
         finally:
+            for task in tasks:
+                task.cancel()
             writer.shutdown(wait=True)
             if parsers is not None:
-                parsers.close()
+                await parsers.close()
         return results, new_ids
 
     # -- articles ------------------------------------------------------------------------

@@ -1,0 +1,141 @@
+"""Feed parsing in worker processes: same results as in-process, errors, hangs and crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.loopback import rss
+from tuinews.core.blobs import unpack
+from tuinews.core.errors import ParseError
+from tuinews.core.feeds import parse_feed
+from tuinews.core.parsers import ParseWorkers
+
+URL = "http://127.0.0.1:9/feed"
+
+
+def body(n: int = 3, title: str = "Pool") -> bytes:
+    return rss(title, [(f"g{k}", f"Item {k}", f"http://127.0.0.1:9/p{k}") for k in range(n)])
+
+
+def test_results_match_parse_feed_and_errors_come_back() -> None:
+    async def run() -> tuple[object, object, str]:
+        async with ParseWorkers(2) as workers:
+            feeds = await asyncio.gather(
+                *(workers.parse(body(k + 1, f"F{k}"), URL, "application/rss+xml") for k in range(8))
+            )
+            with pytest.raises(ParseError) as err:
+                await workers.parse(b"<html>no</html>", URL, "text/html")
+            return feeds, workers.started, err.value.message
+
+    feeds, started, message = asyncio.run(run())
+    assert started == 2
+    for k, remote in enumerate(feeds):  # type: ignore[attr-defined]
+        local = parse_feed(body(k + 1, f"F{k}"), url=URL, content_type="application/rss+xml")
+        assert remote.title == local.title == f"F{k}"
+        assert [(e.guid, e.link, e.title, e.summary) for e in remote.entries] == [
+            (e.guid, e.link, e.title, e.summary) for e in local.entries
+        ]
+    with pytest.raises(ParseError) as local_err:
+        parse_feed(b"<html>no</html>", url=URL, content_type="text/html")
+    assert message == local_err.value.message
+
+
+def test_item_html_arrives_compressed() -> None:
+    doc = (
+        body(1)
+        .replace(
+            b"<description>",
+            b"<content:encoded><![CDATA[<p>Full <b>text</b></p>]]></content:encoded><description>",
+        )
+        .replace(
+            b'<rss version="2.0">',
+            b'<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">',
+        )
+    )
+
+    async def run() -> object:
+        async with ParseWorkers(1) as workers:
+            return await workers.parse(doc, URL, None)
+
+    parsed = asyncio.run(run())
+    (entry,) = parsed.entries  # type: ignore[attr-defined]
+    assert entry.content_html is None and entry.content_packed is not None
+    assert b"<b>text</b>" in unpack(entry.content_packed)
+
+
+# A fake worker: answers like the real one, except that a feed titled "hang" never returns and
+# one titled "crash" kills the process. Written to a file and run with the same Python.
+FAKE = """
+import os, sys, time
+from tuinews.core import parseworker as pw
+real = pw.parse_for_cache
+def parse(data, url, ctype):
+    if b"<title>hang</title>" in data:
+        time.sleep(600)
+    if b"<title>crash</title>" in data:
+        os._exit(3)
+    return real(data, url, ctype)
+pw.parse_for_cache = parse
+sys.exit(pw.serve(sys.stdin.buffer, sys.stdout.buffer))
+"""
+
+
+@pytest.fixture
+def fake_worker(tmp_path: Path) -> list[str]:
+    script = tmp_path / "fake_worker.py"
+    script.write_text(FAKE)
+    return [sys.executable, str(script)]
+
+
+def test_a_hanging_feed_times_out_and_the_others_still_parse(fake_worker: list[str]) -> None:
+    async def run() -> tuple[list[object], int]:
+        async with ParseWorkers(1, timeout=2, command=fake_worker) as workers:
+            results = await asyncio.gather(
+                workers.parse(body(1, "hang"), URL, None),
+                *(workers.parse(body(2, f"ok{k}"), URL, None) for k in range(4)),
+                return_exceptions=True,
+            )
+            after = await workers.parse(body(1, "after"), URL, None)
+            results.append(after)
+            return results, workers.started
+
+    results, started = asyncio.run(run())
+    assert isinstance(results[0], ParseError) and "longer than 2 s" in results[0].message
+    assert [r.title for r in results[1:]] == ["ok0", "ok1", "ok2", "ok3", "after"]  # type: ignore[attr-defined]
+    assert started == 2  # the stuck worker was killed and replaced
+
+
+def test_a_crashing_feed_fails_alone(fake_worker: list[str]) -> None:
+    async def run() -> list[object]:
+        async with ParseWorkers(1, timeout=30, command=fake_worker) as workers:
+            return await asyncio.gather(
+                workers.parse(body(1, "crash"), URL, None),
+                *(workers.parse(body(2, f"ok{k}"), URL, None) for k in range(3)),
+                return_exceptions=True,
+            )
+
+    results = asyncio.run(run())
+    assert isinstance(results[0], ParseError) and "crashed" in results[0].message
+    assert [r.title for r in results[1:]] == ["ok0", "ok1", "ok2"]  # type: ignore[attr-defined]
+
+
+def test_a_worker_that_cannot_start_fails_every_feed_quickly(tmp_path: Path) -> None:
+    broken = [sys.executable, "-c", "import sys; sys.exit(1)"]
+
+    async def run() -> list[object]:
+        async with ParseWorkers(1, timeout=30, command=broken) as workers:
+            return await asyncio.wait_for(
+                asyncio.gather(
+                    *(workers.parse(body(1), URL, None) for _ in range(20)),
+                    return_exceptions=True,
+                ),
+                60,
+            )
+
+    results = asyncio.run(run())
+    assert all(isinstance(r, ParseError) for r in results)
+    assert any("could not be started" in r.message for r in results)  # type: ignore[union-attr]
