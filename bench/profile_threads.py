@@ -1,13 +1,15 @@
-"""Where a refresh's CPU goes, thread by thread and process by process.
+"""Where a refresh's (or a prefetch's) CPU goes, thread by thread and process by process.
 
-    python bench/profile_threads.py 1000 [--runs 3]
+    python bench/profile_threads.py 1000 [--runs 3]            refresh, first fetch, N feeds
+    python bench/profile_threads.py 1000 --extract 2 [--runs 3] prefetch of N pages, 2 workers
 
-Runs ``tuinews refresh`` (first fetch into an empty cache) against a served world and samples
-``/proc`` every 50 ms: the CPU time of every thread of the refresh process and of every process
-under it (the feed-parsing workers), and the peak RSS of each process and of the tree. Threads
-are told apart by their order of appearance (the first is the event loop, the next the store
-writer; Python does not name OS threads). A process tree that is CPU-bound on one side while the
-other idles shows up here, where a sampling profiler of one thread does not show it.
+Runs the measured command against a served world and samples ``/proc`` every 50 ms: the CPU
+time of every thread of the measured process and of every process under it (parsing or
+extraction workers), the page server's CPU time, and the peak RSS of each process and of the
+tree. Threads are told apart by their order of appearance (the first is the main thread, the
+next the store writer in a refresh; Python does not name OS threads). A process tree that is
+CPU-bound on one side while the other idles shows up here, where a sampling profiler of one
+thread does not show it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,14 @@ def _read(path: str) -> str | None:
             return fh.read()
     except OSError:
         return None
+
+
+def _cpu_s(pid: int) -> float:
+    stat = _read(f"/proc/{pid}/stat")
+    if stat is None:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def _rss_mib(pid: int) -> int:
@@ -76,7 +86,7 @@ class Sampler:
     def report(self, wall: float) -> list[str]:
         lines = [f"wall {wall:.2f} s; peak RSS of the tree {self.tree_peak} MiB"]
         for pid in sorted({p for p, _ in self.cpu}, key=lambda p: p != self.root):
-            role = "refresh process" if pid == self.root else "worker process"
+            role = "measured process" if pid == self.root else "worker process"
             threads = sorted(
                 ((self.order[k], k[1], s) for k, s in self.cpu.items() if k[0] == pid),
             )
@@ -87,7 +97,7 @@ class Sampler:
                 if secs < 0.1:
                     small += secs
                     continue
-                name = {0: "main thread (event loop)", 1: "store writer"}.get(n, "thread")
+                name = {0: "main thread", 1: "second thread"}.get(n, "thread")
                 name = name if pid == self.root else "worker"
                 lines.append(f"  {name:<26} tid {tid:<8} {secs:6.2f} s")
             if small:
@@ -95,14 +105,30 @@ class Sampler:
         return lines
 
 
+def sample_run(cmd: list[str], env: dict[str, str], server_pid: int) -> list[str]:
+    server_before = _cpu_s(server_pid)
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sampler = Sampler(proc.pid)
+    while proc.poll() is None:
+        sampler.sample()
+        time.sleep(0.05)
+    wall = time.perf_counter() - start
+    lines = sampler.report(wall)
+    lines.append(f"page server: CPU {_cpu_s(server_pid) - server_before:.2f} s")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("feeds", type=int)
+    p.add_argument("n", type=int, help="feeds (refresh) or pages (--extract)")
     p.add_argument("--runs", type=int, default=1)
+    p.add_argument("--extract", type=int, metavar="WORKERS", help="profile a prefetch instead")
     args = p.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="tuinews-threads-"))
+    n_feeds = max(1, args.n // 50) if args.extract else args.n
     try:
-        with ServedWorld(args.feeds) as world:
+        with ServedWorld(n_feeds) as world:
             opml = world.write_opml(work / "feeds.opml")
             for run in range(args.runs):
                 env = isolated_env(work / f"home{run}")
@@ -114,20 +140,22 @@ def main(argv: list[str] | None = None) -> int:
                     capture_output=True,
                 )
                 world.set_generation(0)
-                start = time.perf_counter()
-                proc = subprocess.Popen(
-                    tuinews_cmd(data, "refresh", "-q"),
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-                sampler = Sampler(proc.pid)
-                while proc.poll() is None:
-                    sampler.sample()
-                    time.sleep(0.05)
-                wall = time.perf_counter() - start
-                log(f"run {run + 1}/{args.runs}, N={args.feeds}, first fetch")
-                print("\n".join(sampler.report(wall)), flush=True)
+                if args.extract:
+                    subprocess.run(tuinews_cmd(data, "refresh", "-q"), env=env, check=True)
+                    cmd = [
+                        sys.executable,
+                        str(Path(__file__).resolve().parent / "extract_child.py"),
+                        "pipeline",
+                        str(data / "cache.sqlite3"),
+                        str(args.extract),
+                    ]
+                    what = f"prefetch of {n_feeds * 50} pages, {args.extract} workers"
+                else:
+                    cmd = tuinews_cmd(data, "refresh", "-q")
+                    what = f"refresh of {n_feeds} feeds, first fetch"
+                lines = sample_run(cmd, env, world.proc.pid)
+                log(f"run {run + 1}/{args.runs}: {what}")
+                print("\n".join(lines), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -17,14 +17,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from . import feeds as feedmod
 from .errors import ExtractError, FetchError, NotFoundError, ParseError, TuinewsError
 from .export import export_filename, export_markdown, write_export
-from .extract import ExtractorPool, decode_html, extract_article
 from .fetch import Fetcher, FetchLimits, FetchResult, retry_at
 from .models import (
     Article,
@@ -37,6 +35,13 @@ from .models import (
 from .parsers import ParseWorkers
 from .store import FeedUpdate, Store, StoryFilter
 from .writer import BatchWriter
+
+if TYPE_CHECKING:
+    from .extract import ExtractorPool
+
+# The parsers (lxml, feedparser-rs) and the extraction module are imported where they are used:
+# a refresh of many feeds parses in worker processes, and the refresh's own process then never
+# loads them (7 MB of its peak RSS at 1,000 feeds, bench/RESULTS.md).
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -135,6 +140,8 @@ class Service:
         """The extraction process pool, started on first use."""
         with self._pool_lock:
             if self._pool is None:
+                from .extract import ExtractorPool  # noqa: PLC0415 - lazy, see the imports
+
                 self._pool = ExtractorPool(
                     max_workers=self._extract_workers, timeout=self._extract_timeout
                 )
@@ -200,6 +207,8 @@ class Service:
         url = url.strip()
         if "://" not in url:
             url = "https://" + url
+        from . import feeds as feedmod  # noqa: PLC0415 - lazy, see the imports
+
         result = self.fetcher.fetch(url, accept=FEED_ACCEPT)
         try:
             parsed = feedmod.parse_feed(
@@ -217,6 +226,9 @@ class Service:
     def _discover(
         self, page: FetchResult, first_error: ParseError
     ) -> tuple[ParsedFeed, FetchResult, str]:
+        from . import feeds as feedmod  # noqa: PLC0415 - lazy, see the imports
+        from .extract import decode_html  # noqa: PLC0415 - lazy, see the imports
+
         html = decode_html(page.content, page.content_type)
         candidates = feedmod.discover_feed_urls(html, page.url)
         if not candidates:
@@ -306,6 +318,8 @@ class Service:
             parsers = ParseWorkers(self.parse_workers)
 
         async def parse(result: FetchResult) -> ParsedFeed:
+            from . import feeds as feedmod  # noqa: PLC0415 - lazy, see the imports
+
             if parsers is None:
                 return feedmod.parse_feed(
                     result.content, url=result.url, content_type=result.content_type
@@ -478,10 +492,13 @@ class Service:
 
     def summary_markdown(self, story: Story) -> str:
         """What to show without full text: the feed's own content, else its summary."""
+        from .extract import extract_article  # noqa: PLC0415 - lazy, see the imports
+
         html = self.store.story_content(story.id)
         if html and len(html) > 200:
             try:
                 doc = f"<html><body><article>{html}</article></body></html>"
+
                 return extract_article(doc, story.link or "").markdown
             except ExtractError:
                 pass
@@ -700,6 +717,8 @@ class Service:
 
         Returns the feeds added and how many were already subscribed.
         """
+        from . import feeds as feedmod  # noqa: PLC0415 - lazy, see the imports
+
         outlines = feedmod.parse_opml(data)
         existing = {f.url for f in self.store.feeds()}
         added: list[Feed] = []
@@ -713,6 +732,8 @@ class Service:
         return added, skipped
 
     def export_opml(self) -> str:
+        from . import feeds as feedmod  # noqa: PLC0415 - lazy, see the imports
+
         return feedmod.write_opml((f.title, f.url, f.site_url) for f in self.store.feeds())
 
     # -- the bundled samples ---------------------------------------------------------------
