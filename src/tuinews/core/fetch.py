@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from .errors import FetchError
+from .netbackend import install as install_cheap_checks
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +201,7 @@ class Fetcher:
         if self._async_transport is not None:
             return self._async_transport
         inner = httpx.AsyncHTTPTransport(limits=self._pool_limits())
+        install_cheap_checks(inner)
         if not self._serve_samples:
             return inner
         from .samples import AsyncSampleTransport
