@@ -280,7 +280,7 @@ def test_parsing_workers_store_what_inline_parsing_stores(
     outcomes = {}
     for mode in ("inline", "workers"):
         svc = make_service(tmp_path / mode)
-        svc.parse_pool_min_feeds = 1 if mode == "workers" else 10**6
+        svc.parse_workers_min_feeds = 1 if mode == "workers" else 10**6
         svc.parse_workers = 1
         try:
             for i in range(6):
