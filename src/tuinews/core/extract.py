@@ -497,10 +497,6 @@ class ExtractorPool(WorkerPool):
         article: ExtractedArticle = self.run(extract_page, (body, content_type, url), url)
         return article
 
-    def submit_html(self, html: str, url: str) -> concurrent.futures.Future[ExtractedArticle]:
-        """Start :meth:`extract` without waiting; the future raises what it would raise."""
-        return self.submit(self._function, (html, url), url)
-
     def submit_page(
         self, body: bytes, content_type: str | None, url: str
     ) -> concurrent.futures.Future[ExtractedArticle]:

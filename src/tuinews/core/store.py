@@ -535,8 +535,6 @@ class Store:
         duplicate everything. Read and starred flags are kept. Nothing is ever deleted here.
         """
         now = _now()
-        new_ids: list[int] = []
-        updated = 0
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE feeds SET title = CASE WHEN ? != '' THEN ? ELSE title END,"

@@ -1,7 +1,9 @@
-"""Worker processes with a time limit per call: the base of the extraction and feed-parsing
-pools.
+"""Worker processes with a time limit per call: the base of the extraction pool.
 
-Slow pure functions (trafilatura on a page, a feed parser on a feed) run in other processes so
+(Feed parsing uses its own pipe-fed workers, :mod:`tuinews.core.parsers`: a refresh sends them
+a thousand feeds, and this pool's helper threads cost too much there.)
+
+Slow pure functions (trafilatura on a page) run in other processes so
 that they use the other cores and never hold the caller's GIL, and so that one pathological input
 can be stopped: a call that takes longer than its time limit kills its pool, which is replaced
 for the next calls. A worker that dies (segfault, out of memory) is replaced the same way.
@@ -29,7 +31,7 @@ logger = logging.getLogger(__name__)
 CALLS_PER_WORKER = 2
 
 
-def default_start_method() -> str:
+def _start_method() -> str:
     """forkserver where there is one, else spawn. Never "fork": the caller runs threads, and
     forking a threaded process can deadlock."""
     methods = multiprocessing.get_all_start_methods()
@@ -51,7 +53,6 @@ class WorkerPool:
         max_workers: worker processes (and concurrent calls).
         timeout: seconds one call may take.
         initializer: run once in each worker (imports, so the first call is not the slow one).
-        start_method: multiprocessing start method (default: :func:`default_start_method`).
     """
 
     error_type: type[TuinewsError] = TuinewsError
@@ -63,7 +64,6 @@ class WorkerPool:
         timeout: float,
         *,
         initializer: Callable[[], None] | None = None,
-        start_method: str | None = None,
     ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
@@ -71,7 +71,7 @@ class WorkerPool:
         self.timeout = timeout
         self._initializer = initializer
         self._lock = threading.Lock()
-        self._context = multiprocessing.get_context(start_method or default_start_method())
+        self._context = multiprocessing.get_context(_start_method())
         self._executor: concurrent.futures.ProcessPoolExecutor | None = None
         self._generation = 0
         self._threads: concurrent.futures.ThreadPoolExecutor | None = None

@@ -50,7 +50,7 @@ class BatchWriter:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._closed = False
         self._lock = threading.Lock()
-        self.batches = 0  # transactions committed (for tests and the benchmarks)
+        self.batches = 0  # transactions committed (tests check that jobs share them)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
