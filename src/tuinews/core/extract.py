@@ -370,7 +370,9 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
     if len(html) > MAX_HTML_CHARS:
         raise ExtractError("page too large")
     # NUL and other C0 controls make libxml2 stop or mis-parse; they are never content.
-    html = strip_terminal_escapes(html.replace("\x00", ""))
+    if "\x00" in html:
+        html = html.replace("\x00", "")
+    html = strip_terminal_escapes(html)
     options = Extractor(
         output_format="markdown",
         precision=_FAVOR_PRECISION,
