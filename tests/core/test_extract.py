@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import json
 import os
@@ -487,10 +488,11 @@ def test_pool_worker_crash_then_recovers() -> None:
 
 
 @pytest.mark.slow
-def test_pool_submit_and_timeout_does_not_break_neighbours() -> None:
+def test_pool_timeout_from_one_thread_does_not_break_neighbours() -> None:
     with ExtractorPool(max_workers=2, timeout=2, function=quick_extract) as pool:
-        slow = pool.submit(quick_extract, ("slow", URL), URL)
-        fast = [pool.submit(quick_extract, (f"page {i}", URL), URL) for i in range(4)]
+        threads = concurrent.futures.ThreadPoolExecutor(max_workers=5)
+        slow = threads.submit(pool.extract, "slow", URL)
+        fast = [threads.submit(pool.extract, f"page {i}", URL) for i in range(4)]
         assert [f.result(timeout=30).text for f in fast] == [f"page {i}" for i in range(4)]
         with pytest.raises(ExtractError, match="longer than 2 s"):
             slow.result(timeout=30)

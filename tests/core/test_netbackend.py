@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from typing import Any
 
 import httpcore
@@ -26,7 +27,8 @@ class FakeInner(httpcore.AsyncNetworkStream):
         return self.sock if info == "socket" else f"inner:{info}"
 
 
-def test_readable_only_once_the_peer_writes_or_closes() -> None:
+def test_readable_only_once_the_peer_writes_or_closes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(netbackend, "QUIET_FOR", 0.0)
     ours, theirs = socket.socketpair()
     try:
         inner = FakeInner(ours)
@@ -39,20 +41,38 @@ def test_readable_only_once_the_peer_writes_or_closes() -> None:
         assert inner.asked == ["socket", "server_addr"]  # the socket was looked up once
     finally:
         ours.close()
-    assert netbackend._readable(ours) is True  # a closed socket: drop the connection
+    assert stream.get_extra_info("is_readable") is True  # a closed socket: drop the connection
+
+
+def test_a_quiet_connection_is_not_polled_again_for_a_moment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(netbackend, "QUIET_FOR", 0.3)
+    ours, theirs = socket.socketpair()
+    try:
+        stream = netbackend._Stream(FakeInner(ours))
+        assert stream.get_extra_info("is_readable") is False
+        theirs.sendall(b"x")
+        assert stream.get_extra_info("is_readable") is False  # still taken as quiet
+        time.sleep(0.35)
+        assert stream.get_extra_info("is_readable") is True  # polled again: data waits
+    finally:
+        ours.close()
+        theirs.close()
+    assert stream.get_extra_info("is_readable") is True  # closed: never taken as quiet
 
 
 def test_fetcher_pools_use_it_and_reuse_connections(
     server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     checks: list[bool] = []
-    real = netbackend._readable
+    real = netbackend._Stream._readable
 
-    def counted(sock: socket.socket) -> bool:
-        checks.append(real(sock))
+    def counted(self: netbackend._Stream, sock: socket.socket) -> bool:
+        checks.append(real(self, sock))
         return checks[-1]
 
-    monkeypatch.setattr(netbackend, "_readable", counted)
+    monkeypatch.setattr(netbackend._Stream, "_readable", counted)
     server.routes["/a"] = Route(b"first body")
     server.routes["/b"] = Route(b"second body")
     fetcher = Fetcher(FetchLimits(concurrency=4), serve_samples=False)

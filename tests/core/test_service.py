@@ -13,7 +13,7 @@ from tests.loopback import LoopbackServer, Route, closed_port, rss
 from tuinews.core.errors import FetchError, ParseError
 from tuinews.core.fetch import Fetcher, FetchLimits
 from tuinews.core.models import ParsedFeed
-from tuinews.core.parsers import ParseWorkers
+from tuinews.core.pipes import ParseWorkers
 from tuinews.core.service import Service
 from tuinews.core.store import StoryFilter
 
@@ -181,6 +181,32 @@ def test_prefetch_stores_articles_for_offline(service: Service, server: Loopback
     for story in service.list_stories():
         art = service.cached_article(story.id)
         assert art is not None and "ferry timetable" in art.markdown
+
+
+def test_prefetch_keeps_every_page_and_says_why_one_has_no_article(
+    service: Service, server: LoopbackServer
+) -> None:
+    items = [(f"g{i}", f"Item {i}", server.url(f"/p{i}")) for i in range(3)]
+    items.append(("pdf", "A PDF", server.url("/pdf")))
+    items.append(("gone", "Gone", server.url("/missing")))
+    server.routes["/feed"] = Route(rss("Loop", items))
+    for i in range(3):
+        server.routes[f"/p{i}"] = Route(page(f"Item {i}"), content_type="text/html")
+    server.routes["/pdf"] = Route(b"%PDF-1.7 binary", content_type="application/pdf")
+    service.store.add_feed(server.url("/feed"))
+    service.refresh()
+    ids = {s.title: s.id for s in service.list_stories()}
+    assert service.fetch_articles(list(ids.values())) == (3, 2)
+    for i in range(3):
+        art = service.cached_article(ids[f"Item {i}"])
+        assert art is not None and "ferry timetable" in art.markdown
+        assert service.store.raw_page(ids[f"Item {i}"]) is not None
+    pdf = service.store.article(ids["A PDF"])
+    assert pdf is not None and "PDF" in (pdf.error or "")
+    assert service.store.raw_page(ids["A PDF"])[1] == b"%PDF-1.7 binary"  # type: ignore[index]
+    assert service.store.raw_page(ids["Gone"]) is None  # a 404: nothing to keep
+    # Nothing is fetched twice: the stored pages count as done.
+    assert service.fetch_articles(list(ids.values())) == (0, 1)
 
 
 def test_refresh_can_be_cancelled(service: Service, server: LoopbackServer) -> None:

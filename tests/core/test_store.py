@@ -149,6 +149,48 @@ def test_search_and_fts_query(store: Store) -> None:
     assert art is not None and art.related_links[0].title == "Other"
 
 
+def test_a_fetched_page_and_its_article_are_stored_in_one_write(store: Store) -> None:
+    from tuinews.core.blobs import pack_page
+
+    f = store.add_feed("http://127.0.0.1/feed")
+    first, second = store.store_feed(f.id, feed(2)).new_story_ids
+    page = b"<html><body><p>The ferry timetable changes</p></body></html>"
+    store.store_fetched_page(
+        first,
+        "http://127.0.0.1/s0",
+        pack_page(page),
+        "text/html",
+        ExtractedArticle(
+            markdown="# Ferry",
+            text="The ferry timetable changes",
+            title="Ferry",
+            related_links=[RelatedLink("http://127.0.0.1/s5", "Next")],
+        ),
+    )
+    art = store.article(first)
+    assert art is not None and art.markdown == "# Ferry" and not art.error
+    assert [link.title for link in art.related_links] == ["Next"]
+    assert store.raw_page(first) == ("http://127.0.0.1/s0", page, "text/html")
+    assert store.search_ids("timetable") == [first]
+    # No article: the page is kept, with why.
+    store.store_fetched_page(second, "http://127.0.0.1/s1", pack_page(b"%PDF"), None, None, "a PDF")
+    assert store.raw_page(second) == ("http://127.0.0.1/s1", b"%PDF", None)
+    failed = store.article(second)
+    assert failed is not None and failed.error == "a PDF"
+    # Fetched again and extracted this time: the error is gone, the new page replaces the old.
+    store.store_fetched_page(
+        second,
+        "http://127.0.0.1/s1",
+        pack_page(b"v2"),
+        "text/html",
+        ExtractedArticle(markdown="m", text="lighthouse keeper"),
+    )
+    again = store.article(second)
+    assert again is not None and not again.error and again.markdown == "m"
+    assert store.raw_page(second) == ("http://127.0.0.1/s1", b"v2", "text/html")
+    assert store.search_ids("lighthouse") == [second]
+
+
 def test_remove_feed_cascades(store: Store) -> None:
     f = store.add_feed("http://127.0.0.1/feed")
     up = store.store_feed(f.id, feed(3))

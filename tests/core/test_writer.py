@@ -154,3 +154,18 @@ def test_blobs_are_zstd_and_old_zlib_blobs_still_read(store: Store) -> None:
     store.store_feed(f.id, ParsedFeed("F", None, [packed], "rss"))
     pid = next(s.id for s in store.list_stories() if s.title == "P")
     assert store.story_content(pid) == "<p>packed</p>"
+
+
+def test_linger_lets_jobs_that_arrive_one_by_one_share_a_commit(store: Store) -> None:
+    feeds = [store.add_feed(f"http://127.0.0.1/f{i}") for i in range(6)]
+    writer = BatchWriter(store, linger=1.0, max_seconds=5)
+    try:
+        futures = []
+        for f in feeds:  # one at a time, as a prefetch's pages come out of the workers
+            futures.append(writer.submit(store.store_feed, f.id, feed(1, f"f{f.id}-")))
+            threading.Event().wait(0.05)
+        assert [fut.result(timeout=30).new for fut in futures] == [1] * 6
+        assert other_connection_count(store) == 6  # committed when they resolved
+        assert writer.batches == 1  # without linger, each would have had its own commit
+    finally:
+        writer.shutdown()

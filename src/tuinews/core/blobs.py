@@ -13,6 +13,8 @@ import zlib
 
 import zstandard
 
+MAX_RAW_BYTES = 8 * 1024 * 1024
+"""A fetched page is kept up to this many bytes."""
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _codecs = threading.local()
 
@@ -38,3 +40,8 @@ def unpack(blob: bytes) -> bytes:
     if blob[:4] == _ZSTD_MAGIC:
         return _zstd()[1].decompress(blob)
     return zlib.decompress(blob)
+
+
+def pack_page(body: bytes) -> bytes:
+    """Compress a fetched page for the cache (its first :data:`MAX_RAW_BYTES`)."""
+    return pack(body[:MAX_RAW_BYTES])

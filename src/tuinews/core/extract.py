@@ -13,7 +13,6 @@ always handed ``str``.
 from __future__ import annotations
 
 import codecs
-import concurrent.futures
 import json
 import logging
 import re
@@ -498,9 +497,3 @@ class ExtractorPool(WorkerPool):
         only moves bytes)."""
         article: ExtractedArticle = self.run(extract_page, (body, content_type, url), url)
         return article
-
-    def submit_page(
-        self, body: bytes, content_type: str | None, url: str
-    ) -> concurrent.futures.Future[ExtractedArticle]:
-        """Start :meth:`extract_page` without waiting."""
-        return self.submit(extract_page, (body, content_type, url), url)

@@ -15,29 +15,50 @@ from __future__ import annotations
 import select
 import socket
 import ssl
+import time
 import typing
 from typing import Any
 
 import httpcore
 
-
-def _readable(sock: socket.socket) -> bool:
-    """True when a read would not block: data, or (for an idle connection) the server's close.
-    The same test as httpcore's blocking backend."""
-    try:
-        if sock.fileno() < 0:
-            return True
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        return bool(poller.poll(0))
-    except (OSError, ValueError):
-        return True  # closed or broken: let the pool drop it
+QUIET_FOR = 0.02
+"""Seconds a connection found quiet (no data, no close) is not polled again."""
 
 
 class _Stream(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
         self._socket: socket.socket | None = inner.get_extra_info("socket")
+        self._poller: select.poll | None = None
+        self._quiet_until = 0.0
+
+    def _readable(self, sock: socket.socket) -> bool:
+        """True when a read would not block: data, or (for an idle connection) the server's
+        close. The same test as httpcore's blocking backend, with one poll object kept per
+        connection.
+
+        The pool asks every idle connection on every request it assigns and every response
+        it closes: with 16 connections that was 40 polls a page in a prefetch, 15% of its
+        event loop. A connection found quiet is taken as quiet for :data:`QUIET_FOR` seconds.
+        That widens the window in which a server's close of an idle connection goes unseen
+        until the next request on it from microseconds to those milliseconds; a server keeps
+        an idle connection for seconds (nginx: 75 s) before closing it.
+        """
+        try:
+            if sock.fileno() < 0:
+                return True  # closed (so its descriptor can't be another socket's by now)
+            now = time.monotonic()
+            if now < self._quiet_until:
+                return False
+            if self._poller is None:
+                self._poller = select.poll()
+                self._poller.register(sock, select.POLLIN)
+            if self._poller.poll(0):
+                return True
+            self._quiet_until = now + QUIET_FOR
+            return False
+        except (OSError, ValueError):
+            return True  # closed or broken: let the pool drop it
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._inner.read(max_bytes, timeout)
@@ -58,7 +79,7 @@ class _Stream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable" and self._socket is not None:
-            return _readable(self._socket)
+            return self._readable(self._socket)
         if info == "socket" and self._socket is not None:
             return self._socket
         return self._inner.get_extra_info(info)

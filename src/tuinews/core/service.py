@@ -14,25 +14,27 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from .blobs import pack_page
 from .errors import ExtractError, FetchError, NotFoundError, ParseError, TuinewsError
 from .export import export_filename, export_markdown, write_export
 from .fetch import Fetcher, FetchLimits, FetchResult, retry_at
 from .models import (
     Article,
+    ExtractedArticle,
     Feed,
     ParsedEntry,
     ParsedFeed,
     RelatedStory,
     Story,
 )
-from .parsers import ParseWorkers
+from .pipes import ExtractWorkers, ParseWorkers
 from .store import FeedUpdate, Store, StoryFilter
 from .writer import BatchWriter
 
@@ -548,55 +550,65 @@ class Service:
         cancel: threading.Event | None,
     ) -> tuple[int, int]:
         sem = asyncio.Semaphore(self.fetcher.limits.concurrency)
-        writer = BatchWriter(self.store)
+        # Each page's writes wait up to a tenth of a second for others to share their commit:
+        # a prefetch stores pages one by one as workers finish them, and a commit per page (a
+        # WAL write and a full-text index flush) cost more than its storing did.
+        writer = BatchWriter(self.store, linger=0.1)
         stories = {s.id: s for s in self.store.stories_by_ids(story_ids)}
         counts = {"ok": 0, "failed": 0}
         done = 0
+        # Sniffing, decoding and extraction happen in worker processes fed through pipes;
+        # they start now, while the first pages are being fetched.
+        workers = ExtractWorkers(self._extract_workers, timeout=self._extract_timeout)
+        await workers.start()
 
-        # Pages in flight (fetched, waiting for a worker or the writer) are bounded, so a
-        # thousand new stories do not mean a thousand pages in memory at once.
+        # Pages being fetched or extracted are bounded, so a thousand new stories do not mean
+        # a thousand pages in memory at once (each worker has several queued, so that it
+        # never waits for the next page).
         in_flight = asyncio.Semaphore(2 * self.fetcher.limits.concurrency)
 
-        async def one(story: Story, client: httpx.AsyncClient) -> None:
-            async with in_flight:
-                await fetch_and_extract(story, client)
+        def save(
+            story_id: int,
+            result: FetchResult,
+            packed: bytes | None,
+            extracted: ExtractedArticle | None,
+            error: str,
+        ) -> None:
+            """On the writer thread: the page as fetched with its article, or with why it has
+            none (one job, so one wake-up of the event loop per page)."""
+            if packed is None:  # the worker gave up on it (too slow, or it crashed)
+                packed = pack_page(result.content)
+            self.store.store_fetched_page(
+                story_id, result.url, packed, result.content_type, extracted, error
+            )
 
-        async def fetch_and_extract(story: Story, client: httpx.AsyncClient) -> None:
+        async def one(story: Story, client: httpx.AsyncClient) -> None:
             if cancel is not None and cancel.is_set() or not story.link:
                 return
-            async with sem:
+            async with in_flight:
+                async with sem:
+                    try:
+                        result = await self.fetcher.fetch_async(
+                            client, story.link, accept=PAGE_ACCEPT
+                        )
+                    except FetchError as exc:
+                        log.info("prefetch of %s failed: %s", story.link, exc)
+                        counts["failed"] += 1
+                        return
+                packed: bytes | None = None
+                extracted: ExtractedArticle | None = None
                 try:
-                    result = await self.fetcher.fetch_async(client, story.link, accept=PAGE_ACCEPT)
-                except FetchError as exc:
-                    log.info("prefetch of %s failed: %s", story.link, exc)
-                    counts["failed"] += 1
-                    return
-            raw = asyncio.wrap_future(
-                writer.submit(
-                    self.store.store_raw_page,
-                    story.id,
-                    result.url,
-                    result.content,
-                    result.content_type,
-                )
-            )
-            # Sniffing, decoding and extraction all happen in a worker process.
-            extract = asyncio.wrap_future(
-                self.extractor.submit_page(result.content, result.content_type, result.url)
-            )
-            await raw
-            try:
-                extracted = await extract
-            except ExtractError as exc:
-                await asyncio.wrap_future(
-                    writer.submit(self.store.store_article_error, story.id, result.url, exc.message)
-                )
-                counts["failed"] += 1
-                return
+                    packed, extracted, error = await workers.extract_page(
+                        result.content, result.content_type, result.url
+                    )
+                except ExtractError as exc:  # too slow, or it crashed the worker
+                    error = exc.message
+                else:
+                    result = replace(result, content=b"")  # packed holds it now
             await asyncio.wrap_future(
-                writer.submit(self.store.store_article, story.id, result.url, extracted)
+                writer.submit(save, story.id, result, packed, extracted, error)
             )
-            counts["ok"] += 1
+            counts["ok" if extracted is not None else "failed"] += 1
 
         try:
             async with self.fetcher.async_client() as client:
@@ -613,6 +625,7 @@ class Service:
                     if progress is not None:
                         progress(done, len(tasks))
         finally:
+            await workers.close()
             writer.shutdown(wait=True)
         return counts["ok"], counts["failed"]
 

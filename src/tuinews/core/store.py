@@ -29,14 +29,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .blobs import pack, unpack
+from .blobs import pack, pack_page, unpack
 from .errors import NotFoundError, StoreError
 from .models import Article, ExtractedArticle, Feed, ParsedEntry, ParsedFeed, RelatedLink, Story
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 3
-MAX_RAW_BYTES = 8 * 1024 * 1024
 
 _MIGRATIONS: list[str] = [
     # 1: the first schema.
@@ -213,6 +212,30 @@ def fts_query(text: str) -> str:
     quoted = [f'"{w}"' for w in words]
     quoted[-1] += "*"
     return " ".join(quoted)
+
+
+# The article columns an extraction sets, as an upsert's SET clause, and their values.
+_ARTICLE_UPDATE = (
+    "url = excluded.url, markdown = excluded.markdown, text = excluded.text,"
+    " title = excluded.title, author = excluded.author, published = excluded.published,"
+    " site_name = excluded.site_name, language = excluded.language,"
+    " top_image = excluded.top_image, word_count = excluded.word_count,"
+    " extracted = 1, error = NULL"
+)
+
+
+def _article_values(extracted: ExtractedArticle) -> tuple[Any, ...]:
+    return (
+        extracted.markdown,
+        extracted.text,
+        extracted.title,
+        extracted.author,
+        _ts(extracted.published),
+        extracted.site_name,
+        extracted.language,
+        extracted.top_image,
+        extracted.word_count,
+    )
 
 
 class Store:
@@ -930,10 +953,25 @@ class Store:
     # -- articles ----------------------------------------------------------------------
 
     def store_raw_page(
-        self, story_id: int, url: str, body: bytes, content_type: str | None
+        self,
+        story_id: int,
+        url: str,
+        body: bytes | None,
+        content_type: str | None,
+        *,
+        packed: bytes | None = None,
     ) -> None:
-        """Keep a fetched page (compressed) before extraction, so it is never fetched twice."""
-        raw = pack(body[:MAX_RAW_BYTES])
+        """Keep a fetched page (compressed) before extraction, so it is never fetched twice.
+
+        Pass the page as ``body``, or already compressed with :func:`blobs.pack_page` as
+        ``packed`` (an extraction worker compresses it on its own core).
+        """
+        if packed is not None:
+            raw = packed
+        elif body is not None:
+            raw = pack_page(body)
+        else:
+            raise ValueError("store_raw_page needs the page or its packed form")
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO articles (story_id, url, raw, content_type, fetched_at, extracted)"
@@ -959,39 +997,62 @@ class Store:
                 "INSERT INTO articles (story_id, url, markdown, text, title, author, published,"
                 " site_name, language, top_image, word_count, fetched_at, extracted, error)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, NULL)"
-                " ON CONFLICT (story_id) DO UPDATE SET url = excluded.url,"
-                " markdown = excluded.markdown, text = excluded.text, title = excluded.title,"
-                " author = excluded.author, published = excluded.published,"
-                " site_name = excluded.site_name, language = excluded.language,"
-                " top_image = excluded.top_image, word_count = excluded.word_count,"
-                " extracted = 1, error = NULL",
-                (
-                    story_id,
-                    url,
-                    extracted.markdown,
-                    extracted.text,
-                    extracted.title,
-                    extracted.author,
-                    _ts(extracted.published),
-                    extracted.site_name,
-                    extracted.language,
-                    extracted.top_image,
-                    extracted.word_count,
-                    _now(),
-                ),
+                f" ON CONFLICT (story_id) DO UPDATE SET {_ARTICLE_UPDATE}",
+                (story_id, url, *_article_values(extracted), _now()),
             )
-            conn.execute("DELETE FROM related_links WHERE story_id = ?", (story_id,))
-            conn.executemany(
-                "INSERT INTO related_links (story_id, position, url, title, source, published)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (story_id, i, link.url, link.title, link.source, link.published)
-                    for i, link in enumerate(extracted.related_links)
-                ],
-            )
+            self._index_article(conn, story_id, extracted)
+
+    def store_fetched_page(
+        self,
+        story_id: int,
+        url: str,
+        packed: bytes,
+        content_type: str | None,
+        extracted: ExtractedArticle | None,
+        error: str = "",
+    ) -> None:
+        """Store a fetched page (compressed with :func:`blobs.pack_page`) with its article, or
+        with why it has none, in one write of the row: :meth:`store_raw_page` then
+        :meth:`store_article` write it twice, its compressed page included (a prefetch's
+        commits were mostly that)."""
+        with self.transaction() as conn:
+            if extracted is None:
+                conn.execute(
+                    "INSERT INTO articles (story_id, url, raw, content_type, fetched_at,"
+                    " extracted, error) VALUES (?, ?, ?, ?, ?, 1, ?)"
+                    " ON CONFLICT (story_id) DO UPDATE SET url = excluded.url,"
+                    " raw = excluded.raw, content_type = excluded.content_type,"
+                    " fetched_at = excluded.fetched_at, extracted = 1, error = excluded.error",
+                    (story_id, url, packed, content_type, _now(), error),
+                )
+                return
             conn.execute(
-                "UPDATE story_fts SET body = ? WHERE rowid = ?", (extracted.text, story_id)
+                "INSERT INTO articles (story_id, url, markdown, text, title, author, published,"
+                " site_name, language, top_image, word_count, fetched_at, raw, content_type,"
+                " extracted, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, NULL)"
+                f" ON CONFLICT (story_id) DO UPDATE SET {_ARTICLE_UPDATE},"
+                " raw = excluded.raw, content_type = excluded.content_type,"
+                " fetched_at = excluded.fetched_at",
+                (story_id, url, *_article_values(extracted), _now(), packed, content_type),
             )
+            self._index_article(conn, story_id, extracted)
+
+    @staticmethod
+    @staticmethod
+    def _index_article(
+        conn: sqlite3.Connection, story_id: int, extracted: ExtractedArticle
+    ) -> None:
+        """An article's related links, and its text in the full-text index."""
+        conn.execute("DELETE FROM related_links WHERE story_id = ?", (story_id,))
+        conn.executemany(
+            "INSERT INTO related_links (story_id, position, url, title, source, published)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (story_id, i, link.url, link.title, link.source, link.published)
+                for i, link in enumerate(extracted.related_links)
+            ],
+        )
+        conn.execute("UPDATE story_fts SET body = ? WHERE rowid = ?", (extracted.text, story_id))
 
     def store_article_error(self, story_id: int, url: str, error: str) -> None:
         """Record why a story has no full text (the raw page, if any, is kept)."""

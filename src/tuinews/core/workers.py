@@ -1,7 +1,8 @@
-"""Worker processes with a time limit per call: the base of the extraction pool.
+"""Worker processes with a time limit per call: the base of the extraction pool that the app's
+threads use for one article at a time.
 
-(Feed parsing uses its own pipe-fed workers, :mod:`tuinews.core.parsers`: a refresh sends them
-a thousand feeds, and this pool's helper threads cost too much there.)
+(Bulk work in an event loop, a refresh's feeds or a prefetch's pages, goes to the pipe-fed
+workers of :mod:`tuinews.core.pipes`: this pool's helper threads cost too much there.)
 
 Slow pure functions (trafilatura on a page) run in other processes so
 that they use the other cores and never hold the caller's GIL, and so that one pathological input
@@ -23,12 +24,6 @@ from typing import Any, Self
 from tuinews.core.errors import TuinewsError
 
 logger = logging.getLogger(__name__)
-
-# Calls :meth:`WorkerPool.submit` keeps in flight per worker: with one, a worker idles while its
-# answer travels back and the next call travels in (measured: extraction with one worker went
-# from 1.28x to 1.11x the time of bare trafilatura with two, bench/RESULTS.md). A call queued
-# behind another gets the other's time limit added to its own.
-CALLS_PER_WORKER = 2
 
 
 def _start_method() -> str:
@@ -74,7 +69,6 @@ class WorkerPool:
         self._context = multiprocessing.get_context(_start_method())
         self._executor: concurrent.futures.ProcessPoolExecutor | None = None
         self._generation = 0
-        self._threads: concurrent.futures.ThreadPoolExecutor | None = None
         self._closed = False
         self._active = 0  # calls submitted and not finished
 
@@ -123,7 +117,7 @@ class WorkerPool:
         """
         with self._lock:
             self._active += 1
-            # A call queued behind another one (CALLS_PER_WORKER) waits for it first.
+            # A call from one more thread than there are workers waits for another first.
             ahead = max(0, self._active - self.max_workers)
         try:
             return self._attempts(function, args, label, self.timeout * (1 + ahead))
@@ -158,33 +152,13 @@ class WorkerPool:
                 raise self.error_type(f"the worker crashed during {self.what}") from exc
         raise self.error_type(f"the worker crashed during {self.what}")
 
-    def submit(
-        self, function: Callable[..., Any], args: tuple[Any, ...], label: str
-    ) -> concurrent.futures.Future[Any]:
-        """Start :meth:`run` without waiting; the future raises what it would raise."""
-        return self._threads_pool().submit(self.run, function, args, label)
-
-    def _threads_pool(self) -> concurrent.futures.ThreadPoolExecutor:
-        with self._lock:
-            if self._closed:
-                raise self.error_type(f"{self.what}: the workers have been shut down")
-            if self._threads is None:
-                self._threads = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=self.max_workers * CALLS_PER_WORKER,
-                    thread_name_prefix="tuinews-worker",
-                )
-            return self._threads
-
     def close(self) -> None:
         """Stop the workers (a running call is killed). Idempotent."""
         with self._lock:
             self._closed = True
             executor, self._executor = self._executor, None
-            threads, self._threads = self._threads, None
         if executor is not None:
             kill(executor)
-        if threads is not None:
-            threads.shutdown(wait=False, cancel_futures=True)
 
 
 def kill(executor: concurrent.futures.ProcessPoolExecutor) -> None:

@@ -33,6 +33,9 @@ class BatchWriter:
         max_jobs: at most this many jobs per transaction.
         max_seconds: a transaction stops taking new jobs after this long, so that what the
             user waits for (a feed's new stories) is never held back for long.
+        linger: when the queue runs dry, wait this long (within ``max_seconds``) for more
+            jobs to join the transaction before committing. 0: commit at once. For work that
+            arrives one job at a time and is not waited for job by job (a prefetch).
         name: the thread's name.
     """
 
@@ -42,9 +45,11 @@ class BatchWriter:
         *,
         max_jobs: int = 64,
         max_seconds: float = 0.2,
+        linger: float = 0.0,
         name: str = "tuinews-store",
     ) -> None:
         self._store = store
+        self._linger = min(linger, max_seconds)
         self._max_jobs = max_jobs
         self._max_seconds = max_seconds
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -104,7 +109,13 @@ class BatchWriter:
                         try:
                             item = self._queue.get_nowait()
                         except queue.Empty:
-                            break
+                            left = started + self._linger - time.monotonic()
+                            if left <= 0:
+                                break
+                            try:
+                                item = self._queue.get(timeout=left)
+                            except queue.Empty:
+                                break
                         if item is None:
                             stopping = True
                             break

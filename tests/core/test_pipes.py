@@ -12,7 +12,7 @@ from tests.loopback import rss
 from tuinews.core.blobs import unpack
 from tuinews.core.errors import ParseError
 from tuinews.core.feeds import parse_feed
-from tuinews.core.parsers import ParseWorkers
+from tuinews.core.pipes import ParseWorkers
 
 URL = "http://127.0.0.1:9/feed"
 
@@ -71,7 +71,7 @@ def test_item_html_arrives_compressed() -> None:
 # one titled "crash" kills the process. Written to a file and run with the same Python.
 FAKE = """
 import os, sys, time
-from tuinews.core import parseworker as pw
+from tuinews.core import pipeworker as pw
 real = pw.parse_for_cache
 def parse(data, url, ctype):
     if b"<title>hang</title>" in data:
@@ -79,8 +79,7 @@ def parse(data, url, ctype):
     if b"<title>crash</title>" in data:
         os._exit(3)
     return real(data, url, ctype)
-pw.parse_for_cache = parse
-sys.exit(pw.serve(sys.stdin.buffer, sys.stdout.buffer))
+sys.exit(pw.serve(sys.stdin.buffer, sys.stdout.buffer, parse))
 """
 
 
@@ -139,3 +138,85 @@ def test_a_worker_that_cannot_start_fails_every_feed_quickly(tmp_path: Path) -> 
     results = asyncio.run(run())
     assert all(isinstance(r, ParseError) for r in results)
     assert any("could not be started" in r.message for r in results)  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------------------------------------
+# Extraction workers (the prefetch's)
+# ------------------------------------------------------------------------------------------
+
+PAGE_URL = "http://127.0.0.1:9/2026/11/20/harbour-wall-repairs-begin"
+
+
+def news_page(title: str, paragraphs: int = 8) -> bytes:
+    body = "".join(
+        f"<p>Paragraph {k} of the story about {title.lower()}: the council met on Tuesday and "
+        "agreed the budget for the repairs after a long debate about the tides.</p>"
+        for k in range(paragraphs)
+    )
+    return (
+        f"<html><head><title>{title}</title></head><body><nav><a href='/'>Home</a></nav>"
+        f"<article><h1>{title}</h1>{body}</article><footer>Footer</footer></body></html>"
+    ).encode()
+
+
+def test_extraction_matches_the_in_process_extractor_and_packs_the_page() -> None:
+    from tuinews.core.extract import extract_page
+    from tuinews.core.pipes import ExtractWorkers
+
+    pages = [news_page(f"Story {k}") for k in range(5)]
+
+    async def run() -> tuple[list[object], object]:
+        async with ExtractWorkers(2) as workers:
+            await workers.start()
+            done = await asyncio.gather(
+                *(workers.extract_page(p, "text/html; charset=utf-8", PAGE_URL) for p in pages)
+            )
+            not_html = await workers.extract_page(b"%PDF-1.7 ...", "application/pdf", PAGE_URL)
+            return list(done), not_html
+
+    done, not_html = asyncio.run(run())
+    for page_bytes, (packed, article, error) in zip(pages, done, strict=True):  # type: ignore[misc]
+        local = extract_page(page_bytes, "text/html; charset=utf-8", PAGE_URL)
+        assert error == "" and article == local
+        assert unpack(packed) == page_bytes  # compressed in the worker, whole
+    packed, article, error = not_html  # type: ignore[misc]
+    assert article is None and "PDF" in error  # why, not an exception: the page is still kept
+    assert unpack(packed) == b"%PDF-1.7 ..."
+
+
+FAKE_EXTRACT = """
+import os, sys, time
+from tuinews.core import pipeworker as pw
+def task(body, ctype, url):
+    if body == b"hang":
+        time.sleep(600)
+    if body == b"crash":
+        os._exit(3)
+    return body, None, "done " + body.decode()
+sys.exit(pw.serve(sys.stdin.buffer, sys.stdout.buffer, task))
+"""
+
+
+def test_a_hanging_page_times_out_and_a_crashing_one_fails_alone(tmp_path: Path) -> None:
+    from tuinews.core.errors import ExtractError
+    from tuinews.core.pipes import ExtractWorkers
+
+    script = tmp_path / "fake_extract.py"
+    script.write_text(FAKE_EXTRACT)
+
+    async def run() -> tuple[list[object], int]:
+        command = [sys.executable, str(script)]
+        async with ExtractWorkers(1, timeout=2, command=command) as workers:
+            results = await asyncio.gather(
+                workers.extract_page(b"hang", None, PAGE_URL),
+                workers.extract_page(b"crash", None, PAGE_URL),
+                *(workers.extract_page(f"ok{k}".encode(), None, PAGE_URL) for k in range(3)),
+                return_exceptions=True,
+            )
+            return results, workers.started
+
+    results, started = asyncio.run(run())
+    assert isinstance(results[0], ExtractError) and "longer than 2 s" in results[0].message
+    assert isinstance(results[1], ExtractError) and "crashed" in results[1].message
+    assert [r[2] for r in results[2:]] == ["done ok0", "done ok1", "done ok2"]  # type: ignore[index]
+    assert started >= 3  # the stuck worker and the crashed one were replaced
