@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from .errors import FetchError
-from .netbackend import install as install_cheap_checks
+from .netbackend import install as install_asyncio_backend
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class Fetcher:
         if self._async_transport is not None:
             return self._async_transport
         inner = httpx.AsyncHTTPTransport(limits=self._pool_limits())
-        install_cheap_checks(inner)
+        install_asyncio_backend(inner)
         if not self._serve_samples:
             return inner
         from .samples import AsyncSampleTransport

@@ -1,73 +1,156 @@
-"""A network backend for httpcore's async pool that answers "is this connection still open?"
-cheaply.
+"""A network backend for httpcore's async pool, on plain asyncio protocols.
 
-httpcore checks every pooled connection for a server-side close on every request it assigns
-(``has_expired`` -> ``get_extra_info("is_readable")``). Through anyio each check rebuilds the
-socket's attribute table, with a ``getpeername`` system call, before the ``poll`` that answers
-it. With 16 connections and 1,000 feeds that was 21% of a refresh's event-loop time, in a
-process that is CPU-bound (bench/RESULTS.md). This backend wraps the default one and keeps each
-connection's socket from the start, so a check is one ``poll`` on it, as in httpcore's own
-blocking backend. Everything else is passed through unchanged.
+httpx's async pool talks to sockets through httpcore's anyio backend. In a refresh or a prefetch
+the event loop is CPU-bound, and that layer cost a quarter of it (bench/RESULTS.md):
+
+- every read and write opens an anyio cancel scope (``fail_after``), which looks up the current
+  task and registers itself with it;
+- the pool checks every idle connection for a server-side close on every request it assigns and
+  every response it closes (``has_expired`` -> ``get_extra_info("is_readable")``): through
+  anyio each check rebuilt the socket's attribute table, with a ``getpeername`` system call,
+  then polled the socket; with 16 connections that was tens of system calls a page.
+
+Here a connection is an :class:`asyncio.Protocol` that keeps reading into a buffer (up to a
+limit, then the transport is paused). A read takes what is buffered or waits for the next data;
+a time limit is one timer. The event loop already watches every socket, so "has the server
+closed this idle connection?" is answered from what the protocol was told: no system call.
+
+TLS goes through :meth:`asyncio.loop.start_tls`, as asyncio's own streams do. Unix sockets
+(never used by tuinews) are left to the default backend. Errors map to httpcore's, as its anyio
+backend maps them: a failed connect is ``ConnectError``/``ConnectTimeout``, a failed read or
+write ``ReadError``/``WriteError``, a slow one ``ReadTimeout``/``WriteTimeout``.
 """
 
 from __future__ import annotations
 
-import select
+import asyncio
 import socket
 import ssl
-import time
 import typing
+from collections.abc import Iterable
 from typing import Any
 
 import httpcore
 
-QUIET_FOR = 0.02
-"""Seconds a connection found quiet (no data, no close) is not polled again."""
+_READ_LIMIT = 256 * 1024
+"""Bytes buffered before the transport stops reading (a read takes at most 64 KiB)."""
+
+
+class _Connection(asyncio.Protocol):
+    """One socket's side of the event loop: what has arrived, and whether it has ended."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.eof = False
+        self.error: BaseException | None = None
+        self.closed = False
+        self._data_waiter: asyncio.Future[None] | None = None
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._paused_reading = False
+        self.paused_writing = False
+
+    # -- asyncio.Protocol --------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = typing.cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) > _READ_LIMIT and not self._paused_reading and self.transport:
+            self._paused_reading = True
+            self.transport.pause_reading()
+        self._wake_reader()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self._wake_reader()
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.eof = True
+        if exc is not None:
+            self.error = exc
+        self._wake_reader()
+        self._wake_writer()
+
+    def pause_writing(self) -> None:
+        self.paused_writing = True
+
+    def resume_writing(self) -> None:
+        self.paused_writing = False
+        self._wake_writer()
+
+    # -- waiting -----------------------------------------------------------------------
+
+    def _wake_reader(self) -> None:
+        waiter, self._data_waiter = self._data_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _wake_writer(self) -> None:
+        waiter, self._drain_waiter = self._drain_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def take(self, max_bytes: int) -> bytes:
+        data = bytes(self.buffer[:max_bytes])
+        del self.buffer[:max_bytes]
+        if self._paused_reading and len(self.buffer) <= _READ_LIMIT // 2 and self.transport:
+            self._paused_reading = False
+            self.transport.resume_reading()
+        return data
+
+    def data_waiter(self) -> asyncio.Future[None]:
+        self._data_waiter = asyncio.get_running_loop().create_future()
+        return self._data_waiter
+
+    def drain_waiter(self) -> asyncio.Future[None]:
+        self._drain_waiter = asyncio.get_running_loop().create_future()
+        return self._drain_waiter
 
 
 class _Stream(httpcore.AsyncNetworkStream):
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
-        self._socket: socket.socket | None = inner.get_extra_info("socket")
-        self._poller: select.poll | None = None
-        self._quiet_until = 0.0
-
-    def _readable(self, sock: socket.socket) -> bool:
-        """True when a read would not block: data, or (for an idle connection) the server's
-        close. The same test as httpcore's blocking backend, with one poll object kept per
-        connection.
-
-        The pool asks every idle connection on every request it assigns and every response
-        it closes: with 16 connections that was 40 polls a page in a prefetch, 15% of its
-        event loop. A connection found quiet is taken as quiet for :data:`QUIET_FOR` seconds.
-        That widens the window in which a server's close of an idle connection goes unseen
-        until the next request on it from microseconds to those milliseconds; a server keeps
-        an idle connection for seconds (nginx: 75 s) before closing it.
-        """
-        try:
-            if sock.fileno() < 0:
-                return True  # closed (so its descriptor can't be another socket's by now)
-            now = time.monotonic()
-            if now < self._quiet_until:
-                return False
-            if self._poller is None:
-                self._poller = select.poll()
-                self._poller.register(sock, select.POLLIN)
-            if self._poller.poll(0):
-                return True
-            self._quiet_until = now + QUIET_FOR
-            return False
-        except (OSError, ValueError):
-            return True  # closed or broken: let the pool drop it
+    def __init__(self, transport: asyncio.Transport, connection: _Connection) -> None:
+        self._transport = transport
+        self._connection = connection
+        connection.transport = transport
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, timeout)
+        conn = self._connection
+        while not conn.buffer:
+            if conn.error is not None:
+                raise httpcore.ReadError(str(conn.error) or repr(conn.error))
+            if conn.eof:
+                return b""
+            waiter = conn.data_waiter()
+            try:
+                async with asyncio.timeout(timeout):
+                    await waiter
+            except TimeoutError:
+                raise httpcore.ReadTimeout("timed out reading from the server") from None
+        return conn.take(max_bytes)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
+        if not buffer:
+            return
+        conn = self._connection
+        if conn.closed or self._transport.is_closing():
+            raise httpcore.WriteError(str(conn.error) if conn.error else "the connection is closed")
+        self._transport.write(buffer)
+        while conn.paused_writing and not conn.closed:
+            waiter = conn.drain_waiter()
+            try:
+                async with asyncio.timeout(timeout):
+                    await waiter
+            except TimeoutError:
+                raise httpcore.WriteTimeout("timed out writing to the server") from None
+        if conn.error is not None:
+            raise httpcore.WriteError(str(conn.error) or repr(conn.error))
 
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        self._transport.close()
 
     async def start_tls(
         self,
@@ -75,21 +158,47 @@ class _Stream(httpcore.AsyncNetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport = await loop.start_tls(
+                    self._transport,
+                    self._connection,
+                    ssl_context,
+                    server_hostname=server_hostname,
+                )
+        except TimeoutError:
+            self._transport.abort()
+            raise httpcore.ConnectTimeout("timed out during the TLS handshake") from None
+        except (OSError, ssl.SSLError, ConnectionError, RuntimeError) as exc:
+            self._transport.abort()
+            raise httpcore.ConnectError(str(exc) or repr(exc)) from exc
+        if transport is None:  # the peer closed during the handshake
+            raise httpcore.ConnectError("the server closed the connection during the handshake")
+        return _Stream(typing.cast(asyncio.Transport, transport), self._connection)
 
     def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable" and self._socket is not None:
-            return self._readable(self._socket)
-        if info == "socket" and self._socket is not None:
-            return self._socket
-        return self._inner.get_extra_info(info)
+        if info == "is_readable":
+            # Idle and readable means the server closed it (or sent what it should not):
+            # the event loop has already told the protocol either way.
+            conn = self._connection
+            return bool(conn.buffer) or conn.eof or conn.closed
+        if info == "ssl_object":
+            return self._transport.get_extra_info("ssl_object")
+        if info == "client_addr":
+            return self._transport.get_extra_info("sockname")
+        if info == "server_addr":
+            return self._transport.get_extra_info("peername")
+        if info == "socket":
+            return self._transport.get_extra_info("socket")
+        return None
 
 
-class CheapCheckBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's default async backend, with connections that check themselves cheaply."""
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's async backend on asyncio protocols (see the module's docstring)."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
-        self._inner = inner or httpcore.AnyIOBackend()
+    def __init__(self, fallback: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._fallback = fallback or httpcore.AnyIOBackend()
 
     async def connect_tcp(
         self,
@@ -97,26 +206,43 @@ class CheapCheckBackend(httpcore.AsyncNetworkBackend):
         port: int,
         timeout: float | None = None,
         local_address: str | None = None,
-        socket_options: typing.Iterable[Any] | None = None,
+        socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        stream = await self._inner.connect_tcp(
-            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-        )
-        return _Stream(stream)
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport, connection = await loop.create_connection(
+                    _Connection,
+                    host,
+                    port,
+                    local_addr=(local_address, 0) if local_address else None,
+                    happy_eyeballs_delay=0.25,
+                )
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc) or repr(exc)) from exc
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                # asyncio sets TCP_NODELAY itself; said again so that it does not depend on it.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return _Stream(typing.cast(asyncio.Transport, transport), connection)
 
     async def connect_unix_socket(
         self,
         path: str,
         timeout: float | None = None,
-        socket_options: typing.Iterable[Any] | None = None,
+        socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        stream = await self._inner.connect_unix_socket(
+        return await self._fallback.connect_unix_socket(
             path, timeout=timeout, socket_options=socket_options
         )
-        return _Stream(stream)
 
     async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+        await asyncio.sleep(seconds)
 
 
 def install(transport: Any) -> None:
@@ -124,4 +250,4 @@ def install(transport: Any) -> None:
     know (httpx does not take a backend as an argument); otherwise leave it as it is."""
     pool = getattr(transport, "_pool", None)
     if isinstance(pool, httpcore.AsyncConnectionPool) and hasattr(pool, "_network_backend"):
-        pool._network_backend = CheapCheckBackend()
+        pool._network_backend = AsyncioBackend()
