@@ -175,7 +175,7 @@ class _Stream(httpcore.AsyncNetworkStream):
             raise httpcore.ConnectError(str(exc) or repr(exc)) from exc
         if transport is None:  # the peer closed during the handshake
             raise httpcore.ConnectError("the server closed the connection during the handshake")
-        return _Stream(typing.cast(asyncio.Transport, transport), self._connection)
+        return _Stream(transport, self._connection)
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
@@ -229,7 +229,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
             if sock.family in (socket.AF_INET, socket.AF_INET6):
                 # asyncio sets TCP_NODELAY itself; said again so that it does not depend on it.
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return _Stream(typing.cast(asyncio.Transport, transport), connection)
+        return _Stream(transport, connection)
 
     async def connect_unix_socket(
         self,
