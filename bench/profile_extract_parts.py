@@ -51,7 +51,6 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from trafilatura.core import bare_extraction
-    from trafilatura.settings import Extractor
     from trafilatura.utils import load_html
     from trafilatura.xml import xmltotxt
 
@@ -71,18 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(2):
         times.clear()
         for html, url in pages:
-            options = Extractor(
-                output_format="markdown",
-                precision=False,
-                comments=False,
-                formatting=True,
-                links=True,
-                images=True,
-                tables=True,
-                dedup=False,
-                url=url,
-                with_metadata=True,
-            )
+            options = x.extractor_options(url)
             page = timed("clean escapes", strip_terminal_escapes, html)
             tree = timed("parse (lxml)", load_html, page)
             doc = timed(

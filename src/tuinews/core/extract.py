@@ -345,6 +345,25 @@ def count_words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
+def extractor_options(url: str) -> Any:
+    """trafilatura's options for a page at ``url``, as :func:`extract_article` uses them:
+    Markdown with formatting, links, images and tables, metadata, no comments."""
+    from trafilatura.settings import Extractor
+
+    return Extractor(
+        output_format="markdown",
+        precision=_FAVOR_PRECISION,
+        comments=False,
+        formatting=True,
+        links=True,
+        images=True,
+        tables=True,
+        dedup=False,
+        url=url,
+        with_metadata=True,
+    )
+
+
 def extract_article(html: str, url: str) -> ExtractedArticle:
     """Extract the main text, metadata and related links of one page.
 
@@ -362,7 +381,7 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
         ExtractError: the page is too large, unreadable, or has no article text.
     """
     from trafilatura.core import bare_extraction
-    from trafilatura.settings import Document, Extractor
+    from trafilatura.settings import Document
     from trafilatura.utils import load_html
     from trafilatura.xml import xmltotxt
 
@@ -372,18 +391,7 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
     if "\x00" in html:
         html = html.replace("\x00", "")
     html = strip_terminal_escapes(html)
-    options = Extractor(
-        output_format="markdown",
-        precision=_FAVOR_PRECISION,
-        comments=False,
-        formatting=True,
-        links=True,
-        images=True,
-        tables=True,
-        dedup=False,
-        url=url,
-        with_metadata=True,
-    )
+    options = extractor_options(url)
     try:
         tree = load_html(html)
         if tree is None:
