@@ -309,8 +309,8 @@ class ExtractWorkers(PipeWorkers[tuple[bytes, ExtractedArticle | None, str]]):
         worker (see :func:`tuinews.core.pipeworker.extract_for_cache`).
 
         Returns:
-            (the page for :meth:`Store.store_raw_page`'s ``packed``, the article or None,
-            why there is no article).
+            (the page compressed for :meth:`Store.store_fetched_page`, the article or
+            None, why there is no article).
 
         Raises:
             ExtractError: too slow, or the worker died on this page twice.

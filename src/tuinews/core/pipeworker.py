@@ -1,7 +1,8 @@
 """The worker processes' side: ``python -m tuinews.core.pipeworker TASK``.
 
 TASK is ``parse`` (a feed body -> :class:`ParsedFeed`, item HTML compressed for the cache) or
-``extract`` (a fetched page -> the page compressed and its :class:`ExtractedArticle`). The caller's side is :mod:`tuinews.core.pipes`.
+``extract`` (a fetched page -> the page compressed, and its :class:`ExtractedArticle`). The
+caller's side is :mod:`tuinews.core.pipes`.
 
 A worker reads requests from stdin and writes answers to stdout, one frame each: a 4-byte
 big-endian length and a pickle. A request is ``(request_id, *arguments)``; an answer is

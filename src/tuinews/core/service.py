@@ -558,9 +558,8 @@ class Service:
         counts = {"ok": 0, "failed": 0}
         done = 0
         # Sniffing, decoding and extraction happen in worker processes fed through pipes;
-        # they start now, while the first pages are being fetched.
+        # they start below, before the first pages are fetched.
         workers = ExtractWorkers(self._extract_workers, timeout=self._extract_timeout)
-        await workers.start()
 
         # Pages being fetched or extracted are bounded, so a thousand new stories do not mean
         # a thousand pages in memory at once (each worker has several queued, so that it
@@ -611,6 +610,7 @@ class Service:
             counts["ok" if extracted is not None else "failed"] += 1
 
         try:
+            await workers.start()
             async with self.fetcher.async_client() as client:
                 tasks = [
                     asyncio.create_task(one(stories[i], client)) for i in story_ids if i in stories

@@ -953,25 +953,10 @@ class Store:
     # -- articles ----------------------------------------------------------------------
 
     def store_raw_page(
-        self,
-        story_id: int,
-        url: str,
-        body: bytes | None,
-        content_type: str | None,
-        *,
-        packed: bytes | None = None,
+        self, story_id: int, url: str, body: bytes, content_type: str | None
     ) -> None:
-        """Keep a fetched page (compressed) before extraction, so it is never fetched twice.
-
-        Pass the page as ``body``, or already compressed with :func:`blobs.pack_page` as
-        ``packed`` (an extraction worker compresses it on its own core).
-        """
-        if packed is not None:
-            raw = packed
-        elif body is not None:
-            raw = pack_page(body)
-        else:
-            raise ValueError("store_raw_page needs the page or its packed form")
+        """Keep a fetched page (compressed) before extraction, so it is never fetched twice."""
+        raw = pack_page(body)
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO articles (story_id, url, raw, content_type, fetched_at, extracted)"
