@@ -169,11 +169,8 @@ class PipeWorkers(Generic[R]):
             pass  # the worker died: its reader sees EOF and retries what it held
 
     async def _least_busy(self) -> _Worker:
-        if self._starting is None:
-            self._starting = asyncio.Lock()
-        async with self._starting:
-            if len(self._workers) < self._size:
-                self._workers.append(await self._start())
+        if len(self._workers) < self._size:  # the first request, or a worker was replaced
+            await self.start()
         return min(self._workers, key=lambda w: len(w.pending))
 
     async def _start(self) -> _Worker:
