@@ -111,6 +111,20 @@ class _Connection(asyncio.Protocol):
         return self._drain_waiter
 
 
+async def _wait(
+    waiter: asyncio.Future[None],
+    timeout: float | None,
+    error: type[httpcore.TimeoutException],
+    doing: str,
+) -> None:
+    """Wait for the protocol to wake ``waiter``, at most ``timeout`` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            await waiter
+    except TimeoutError:
+        raise error(f"timed out {doing} the server") from None
+
+
 class _Stream(httpcore.AsyncNetworkStream):
     def __init__(self, transport: asyncio.Transport, connection: _Connection) -> None:
         self._transport = transport
@@ -124,12 +138,7 @@ class _Stream(httpcore.AsyncNetworkStream):
                 raise httpcore.ReadError(str(conn.error) or repr(conn.error))
             if conn.eof:
                 return b""
-            waiter = conn.data_waiter()
-            try:
-                async with asyncio.timeout(timeout):
-                    await waiter
-            except TimeoutError:
-                raise httpcore.ReadTimeout("timed out reading from the server") from None
+            await _wait(conn.data_waiter(), timeout, httpcore.ReadTimeout, "reading from")
         return conn.take(max_bytes)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
@@ -140,12 +149,7 @@ class _Stream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteError(str(conn.error) if conn.error else "the connection is closed")
         self._transport.write(buffer)
         while conn.paused_writing and not conn.closed:
-            waiter = conn.drain_waiter()
-            try:
-                async with asyncio.timeout(timeout):
-                    await waiter
-            except TimeoutError:
-                raise httpcore.WriteTimeout("timed out writing to the server") from None
+            await _wait(conn.drain_waiter(), timeout, httpcore.WriteTimeout, "writing to")
         if conn.error is not None:
             raise httpcore.WriteError(str(conn.error) or repr(conn.error))
 

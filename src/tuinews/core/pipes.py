@@ -70,7 +70,8 @@ class PipeWorkers(Generic[R]):
 
     Args:
         workers: processes (at least 1).
-        timeout: seconds one request may take, from when its worker starts on it.
+        timeout: seconds one request may take, from when its worker starts on it
+            (default: :attr:`default_timeout`).
         command: the worker's command line (tests pass a fake or broken one).
     """
 
@@ -82,17 +83,19 @@ class PipeWorkers(Generic[R]):
     crashed = "the worker crashed on this input"
     cannot_start = "the worker could not be started"
     stopped = "the work stopped"
+    default_timeout = PARSE_TIMEOUT
+    """Seconds one request may take when the caller does not say."""
 
     def __init__(
         self,
         workers: int = 1,
-        timeout: float = PARSE_TIMEOUT,
+        timeout: float | None = None,
         *,
         command: list[str] | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
-        self.timeout = timeout
+        self.timeout = self.default_timeout if timeout is None else timeout
         self._size = workers
         self._command = command or [sys.executable, "-m", "tuinews.core.pipeworker", self.task]
         self._workers: list[_Worker] = []
@@ -289,15 +292,7 @@ class ExtractWorkers(PipeWorkers[tuple[bytes, ExtractedArticle | None, str]]):
     crashed = "the worker crashed during extraction"
     cannot_start = "the extraction worker could not be started"
     stopped = "the prefetch stopped"
-
-    def __init__(
-        self,
-        workers: int = 1,
-        timeout: float = EXTRACT_TIMEOUT,
-        *,
-        command: list[str] | None = None,
-    ) -> None:
-        super().__init__(workers, timeout, command=command)
+    default_timeout = EXTRACT_TIMEOUT
 
     async def extract_page(
         self, body: bytes, content_type: str | None, url: str
