@@ -2,16 +2,19 @@
 
     python bench/extract_child.py pipeline DB WORKERS   Service.fetch_articles on every story
     python bench/extract_child.py bare DB               trafilatura.extract on the same pages
+    python bench/extract_child.py bare2 DB              the same, in two processes at once
     python bench/extract_child.py cpu SECONDS_HINT      a pure-Python CPU loop (the ceiling)
 
-``bare`` downloads every page first (not timed) and then times two loops in one process:
-``trafilatura.extract`` with the options closest to the app's, and the app's own
-``extract_article`` (which adds metadata, plain text and related links).
+``bare`` downloads every page first (not timed) and then times ``trafilatura.extract`` with the
+options closest to the app's, then the app's own ``extract_article`` (which adds metadata,
+plain text and related links), both in one process. ``bare2`` times the first loop in two
+forked processes at once, each on half the pages: the workload's own two-core ceiling.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 import time
@@ -41,19 +44,24 @@ def pipeline(db: str, workers: int) -> dict[str, float]:
     }
 
 
-def bare(db: str) -> dict[str, float]:
+def download(db: str) -> list[tuple[str, str]]:
+    """Every story's page, decoded as the app decodes it (not timed)."""
     import httpx
-    import trafilatura
 
-    from tuinews.core.extract import decode_html, extract_article
+    from tuinews.core.extract import decode_html
 
-    links = story_links(db)
     with httpx.Client() as client:
         pages = []
-        for _, url in links:
+        for _, url in story_links(db):
             r = client.get(url)
             pages.append((decode_html(r.content, r.headers.get("content-type")), url))
-    start = time.perf_counter()
+    return pages
+
+
+def extract_all(pages: list[tuple[str, str]]) -> int:
+    """Bare ``trafilatura.extract`` on every page, with the options closest to the app's."""
+    import trafilatura
+
     words = 0
     for html, url in pages:
         out = trafilatura.extract(
@@ -69,6 +77,15 @@ def bare(db: str) -> dict[str, float]:
             deduplicate=False,
         )
         words += len((out or "").split())
+    return words
+
+
+def bare(db: str) -> dict[str, float]:
+    from tuinews.core.extract import extract_article
+
+    pages = download(db)
+    start = time.perf_counter()
+    words = extract_all(pages)
     bare_s = time.perf_counter() - start
     start = time.perf_counter()
     for html, url in pages:
@@ -82,6 +99,26 @@ def bare(db: str) -> dict[str, float]:
         "extract_article_per_second": len(pages) / app_fn_s,
         "words": words,
     }
+
+
+def bare_two(db: str) -> dict[str, float]:
+    """The bare loop in two processes at once, each on every other page: what two cores of
+    this machine give this workload (lxml and trafilatura, not a CPU loop), with no pipeline."""
+    import trafilatura  # noqa: F401 - imported before the fork, as a worker has it imported
+
+    pages = download(db)
+    start = time.perf_counter()
+    children = []
+    for half in (pages[0::2], pages[1::2]):
+        pid = os.fork()
+        if pid == 0:  # the child: extract its half, then leave without any cleanup
+            extract_all(half)
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    seconds = time.perf_counter() - start
+    return {"pages": len(pages), "seconds": seconds, "per_second": len(pages) / seconds}
 
 
 def cpu(n: int) -> dict[str, float]:
@@ -98,6 +135,8 @@ def main() -> int:
         out = pipeline(sys.argv[2], int(sys.argv[3]))
     elif mode == "bare":
         out = bare(sys.argv[2])
+    elif mode == "bare2":
+        out = bare_two(sys.argv[2])
     else:
         out = cpu(int(sys.argv[2]))
     print(json.dumps(out))

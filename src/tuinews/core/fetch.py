@@ -1,9 +1,14 @@
-"""HTTP fetching with httpx: limits, timeouts, size caps, redirects, conditional GET.
+"""HTTP fetching: limits, timeouts, size caps, redirects, conditional GET.
 
 Every fetch is bounded: a connect timeout, a read timeout, a total deadline (a server that drips
 one byte a second cannot hold us), a cap on the decoded body size (a gzip bomb is cut off), and a
 limited number of redirects followed by hand (so a loop is detected and a permanent redirect is
 reported to the caller, which updates the stored URL). Only http and https are fetched.
+
+The bulk fetches of a refresh or a prefetch go through the lean asyncio client of
+:mod:`.http1` (``async_client``/``fetch_async``); a single page fetched from a thread (an article
+opened in the app, a related link) goes through httpx (``fetch``). Both apply the same limits,
+redirect rules and error messages, and the tests run every case through both.
 """
 
 from __future__ import annotations
@@ -15,12 +20,12 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
+from . import http1
 from .errors import FetchError
-from .netbackend import install as install_asyncio_backend
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +84,13 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 def _describe(exc: Exception, url: str) -> str:
     host = httpx.URL(url).host if url else ""
     text = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.ConnectTimeout):
+    if isinstance(exc, (httpx.ConnectTimeout, http1.ConnectTimeout)):
         return f"timed out connecting to {host}"
-    if isinstance(exc, httpx.ReadTimeout):
+    if isinstance(exc, (httpx.ReadTimeout, http1.ReadTimeout)):
         return f"{host} stopped answering (read timeout)"
     if isinstance(exc, httpx.TimeoutException):
         return f"timed out talking to {host}"
-    if isinstance(exc, httpx.ConnectError):
+    if isinstance(exc, (httpx.ConnectError, http1.ConnectError)):
         # The async backend hides the OS error behind "All connection attempts failed".
         cause: BaseException | None = exc
         while cause is not None:
@@ -109,13 +114,13 @@ def _describe(exc: Exception, url: str) -> str:
         if "refused" in low:
             return f"{host} refused the connection"
         return f"could not connect to {host}: {text}"
-    if isinstance(exc, httpx.RemoteProtocolError):
+    if isinstance(exc, (httpx.RemoteProtocolError, http1.RemoteProtocolError)):
         return f"{host} broke off the response ({text})"
-    if isinstance(exc, httpx.DecodingError):
+    if isinstance(exc, (httpx.DecodingError, http1.DecodingError)):
         return f"{host} sent a body that does not decode ({text})"
     if isinstance(exc, httpx.UnsupportedProtocol):
         return f"unsupported address {url!r}: only http and https are fetched"
-    if isinstance(exc, httpx.InvalidURL):
+    if isinstance(exc, (httpx.InvalidURL, http1.InvalidURL)):
         return f"invalid address {url!r}"
     return f"network error for {host}: {text}"
 
@@ -126,7 +131,20 @@ def _bad_location(exc: Exception, url: str) -> str:
     return f"{host} redirected to an invalid address: only http and https are fetched"
 
 
-def _status_error(response: httpx.Response) -> FetchError:
+class _Response(Protocol):
+    """What the fetcher reads of a response: httpx's, or :class:`.http1.Response`."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def reason_phrase(self) -> str: ...
+    @property
+    def headers(self) -> Any: ...
+    @property
+    def url(self) -> Any: ...
+
+
+def _status_error(response: _Response) -> FetchError:
     status = response.status_code
     retry = parse_retry_after(response.headers.get("retry-after"))
     reason = response.reason_phrase or ""
@@ -161,8 +179,9 @@ class Fetcher:
     Args:
         limits: timeouts and caps.
         user_agent: the User-Agent header.
-        transport / async_transport: custom httpx transports (the bundled samples are served
-            through one; tests may use others).
+        transport: a custom httpx transport for the blocking fetches (the bundled samples are
+            served through one unless ``serve_samples`` is false).
+        serve_samples: answer the bundled samples' ``.example`` URLs from the package.
     """
 
     def __init__(
@@ -171,7 +190,6 @@ class Fetcher:
         *,
         user_agent: str | None = None,
         transport: httpx.BaseTransport | None = None,
-        async_transport: httpx.AsyncBaseTransport | None = None,
         serve_samples: bool = True,
     ) -> None:
         from .. import __version__
@@ -179,7 +197,6 @@ class Fetcher:
         self.limits = limits or FetchLimits()
         self.user_agent = user_agent or USER_AGENT.format(version=__version__)
         self._transport = transport
-        self._async_transport = async_transport
         self._serve_samples = serve_samples
         self._client: httpx.Client | None = None
 
@@ -196,17 +213,6 @@ class Fetcher:
         from .samples import SampleTransport
 
         return SampleTransport(inner)
-
-    def _make_async_transport(self) -> httpx.AsyncBaseTransport:
-        if self._async_transport is not None:
-            return self._async_transport
-        inner = httpx.AsyncHTTPTransport(limits=self._pool_limits())
-        install_asyncio_backend(inner)
-        if not self._serve_samples:
-            return inner
-        from .samples import AsyncSampleTransport
-
-        return AsyncSampleTransport(inner)
 
     def _client_kwargs(self) -> dict[str, Any]:
         lim = self.limits
@@ -225,9 +231,22 @@ class Fetcher:
             "trust_env": False,
         }
 
-    def async_client(self) -> httpx.AsyncClient:
+    def async_client(self) -> http1.Client:
         """A new pooled async client (use it as an async context manager for one refresh)."""
-        return httpx.AsyncClient(transport=self._make_async_transport(), **self._client_kwargs())
+        lim = self.limits
+        local = None
+        if self._serve_samples:
+            from .samples import local_response
+
+            local = local_response
+        return http1.Client(
+            connect_timeout=lim.connect_timeout,
+            read_timeout=lim.read_timeout,
+            max_connections=max(lim.concurrency, 4),
+            max_bytes=lim.max_bytes,
+            headers={"User-Agent": self.user_agent, "Accept-Encoding": http1.ACCEPT_ENCODING},
+            local=local,
+        )
 
     @property
     def client(self) -> httpx.Client:
@@ -252,7 +271,7 @@ class Fetcher:
             headers["Accept"] = accept
         return headers
 
-    def _next_url(self, response: httpx.Response, url: str, seen: set[str]) -> str:
+    def _next_url(self, response: _Response, url: str, seen: set[str]) -> str:
         location = response.headers.get("location")
         if not location:
             raise FetchError(f"redirect {response.status_code} without a Location from {url}")
@@ -264,7 +283,7 @@ class Fetcher:
         return target
 
     def _result(
-        self, response: httpx.Response, body: bytes, url: str, permanent: str | None
+        self, response: _Response, body: bytes, url: str, permanent: str | None
     ) -> FetchResult:
         return FetchResult(
             url=url,
@@ -276,20 +295,23 @@ class Fetcher:
             permanent_url=permanent,
         )
 
-    def _check_length(self, response: httpx.Response) -> None:
+    def _check_length(self, response: _Response) -> None:
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.limits.max_bytes:
-            raise FetchError(
-                f"the response is too large ({int(declared) // 1024} KiB, the limit is "
-                f"{self.limits.max_bytes // 1024} KiB)"
-            )
+            raise self._declared_too_large(int(declared))
+
+    def _declared_too_large(self, declared: int) -> FetchError:
+        return FetchError(
+            f"the response is too large ({declared // 1024} KiB, the limit is "
+            f"{self.limits.max_bytes // 1024} KiB)"
+        )
 
     def _too_large(self) -> FetchError:
         return FetchError(f"the response is too large (over {self.limits.max_bytes // 1024} KiB)")
 
     async def fetch_async(
         self,
-        client: httpx.AsyncClient,
+        client: http1.Client,
         url: str,
         *,
         etag: str | None = None,
@@ -310,7 +332,7 @@ class Fetcher:
 
     async def _fetch_async(
         self,
-        client: httpx.AsyncClient,
+        client: http1.Client,
         url: str,
         etag: str | None,
         last_modified: str | None,
@@ -320,20 +342,19 @@ class Fetcher:
         headers = self._headers(etag, last_modified, accept)
         while True:
             try:
-                async with client.stream("GET", walk.current, headers=headers) as response:
-                    if (done := walk.answer(response)) is not None:
-                        return done
-                    if walk.redirected:
-                        continue
-                    async for chunk in response.aiter_bytes():
-                        walk.take(chunk)
-                    return walk.result(response)
-            except httpx.HTTPError as exc:
+                response = await client.get(walk.current, headers)
+                if (done := walk.answer(response)) is not None:
+                    return done
+            except http1.TooLarge as exc:
+                if exc.declared is not None:
+                    raise self._declared_too_large(exc.declared) from None
+                raise self._too_large() from None
+            except http1.HTTPError as exc:
                 raise FetchError(_describe(exc, walk.current)) from exc
-            except httpx.InvalidURL as exc:
-                # Not an HTTPError: httpx raises it while reading a redirect's Location
-                # (e.g. "javascript:..."), even with follow_redirects off.
+            except httpx.InvalidURL as exc:  # a redirect's Location that is no URL
                 raise FetchError(_bad_location(exc, walk.current)) from exc
+            if not walk.redirected:
+                return walk.result_of(response)
 
     def fetch(
         self,
@@ -384,7 +405,7 @@ class _Walk:
         self.chunks: list[bytes] = []
         self.total = 0
 
-    def answer(self, response: httpx.Response) -> FetchResult | None:
+    def answer(self, response: _Response) -> FetchResult | None:
         """Handle the status: follow a redirect (sets ``redirected``), return a 304, raise an
         error status, or check the announced length and let the body be read (None)."""
         status = response.status_code
@@ -414,8 +435,12 @@ class _Walk:
             )
         self.chunks.append(chunk)
 
-    def result(self, response: httpx.Response) -> FetchResult:
+    def result(self, response: _Response) -> FetchResult:
         return self.fetcher._result(response, b"".join(self.chunks), self.current, self.permanent)
+
+    def result_of(self, response: http1.Response) -> FetchResult:
+        """The result of a response read whole (the async client's)."""
+        return self.fetcher._result(response, response.content, self.current, self.permanent)
 
 
 def retry_at(seconds: float | None) -> datetime | None:

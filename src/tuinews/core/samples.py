@@ -2,8 +2,8 @@
 
 They live in the top-level ``sample_articles/`` folder, shipped in the wheel as the package
 ``tuinews.sample_articles``. Their URLs are on the reserved ``.example`` domain (RFC 2606, never
-resolvable), and :class:`SampleTransport` serves exactly those URLs from the bundled files, so
-the offline demo goes through the real fetch, parse, extract and store code. Every other URL
+resolvable), and :class:`SampleTransport` (httpx) and :func:`local_response` (the async client
+of :mod:`.http1`) serve exactly those URLs from the bundled files, so the offline demo goes through the real fetch, parse, extract and store code. Every other URL
 goes to the real network transport.
 """
 
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from . import http1
 
 log = logging.getLogger(__name__)
 
@@ -96,18 +98,33 @@ def sample_file(url: str | httpx.URL) -> bytes | None:
     return node.read_bytes()
 
 
-def _respond(request: httpx.Request) -> httpx.Response:
-    rel = _url_map().get(_key(request.url))
-    body = sample_file(request.url) if rel else None
+def answer(url: str, if_none_match: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) for a sample URL, as a server would answer a GET."""
+    rel = _url_map().get(_key(url))
+    body = sample_file(url) if rel else None
     if body is None or rel is None:
-        return httpx.Response(404, request=request, content=b"not a sample page")
+        return 404, {"Content-Type": "text/plain"}, b"not a sample page"
     etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
-    if request.headers.get("if-none-match") == etag:
-        return httpx.Response(304, request=request, headers={"ETag": etag})
+    if if_none_match == etag:
+        return 304, {"ETag": etag}, b""
     ctype = _TYPES.get(Path(rel).suffix, "application/octet-stream")
-    return httpx.Response(
-        200, request=request, content=body, headers={"Content-Type": ctype, "ETag": etag}
-    )
+    return 200, {"Content-Type": ctype, "ETag": etag}, body
+
+
+def local_response(url: str, headers: dict[str, str]) -> http1.Response | None:
+    """The async client's answer for a sample URL (None: not one, use the network)."""
+    if not is_sample_url(url):
+        return None
+    inm = next((v for k, v in headers.items() if k.lower() == "if-none-match"), None)
+    status, head, body = answer(url, inm)
+    items = [(k.lower(), v) for k, v in head.items()]
+    items.append(("content-length", str(len(body))))
+    return http1.Response(url, status, "", http1.Headers(items), body)
+
+
+def _respond(request: httpx.Request) -> httpx.Response:
+    status, headers, body = answer(str(request.url), request.headers.get("if-none-match"))
+    return httpx.Response(status, request=request, content=body, headers=headers)
 
 
 class SampleTransport(httpx.BaseTransport):

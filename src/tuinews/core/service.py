@@ -19,8 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
-
+from . import http1
 from .blobs import pack_page
 from .errors import ExtractError, FetchError, NotFoundError, ParseError, TuinewsError
 from .export import export_filename, export_markdown, write_export
@@ -332,7 +331,7 @@ class Service:
             """Run a store write on the one writer thread; returns once it is committed."""
             return await asyncio.wrap_future(writer.submit(fn, *args, **kwargs))
 
-        async def one(feed: Feed, client: httpx.AsyncClient) -> FeedResult:
+        async def one(feed: Feed, client: http1.Client) -> FeedResult:
             if cancel is not None and cancel.is_set():
                 return FeedResult(feed.id, feed.title, feed.url, "skipped", error="cancelled")
             if not named and feed.gone:
@@ -395,7 +394,7 @@ class Service:
                 new_ids.extend(update.new_story_ids)
             return FeedResult(feed.id, parsed.title or feed.title, feed.url, "new", update.new)
 
-        async def guarded(feed: Feed, client: httpx.AsyncClient) -> FeedResult:
+        async def guarded(feed: Feed, client: http1.Client) -> FeedResult:
             try:
                 return await one(feed, client)
             except TuinewsError as exc:  # a store error on one feed must not stop the rest
@@ -581,50 +580,61 @@ class Service:
                 story_id, result.url, packed, result.content_type, extracted, error
             )
 
-        async def one(story: Story, client: httpx.AsyncClient) -> None:
+        async def one(story: Story, client: http1.Client) -> None:
             if cancel is not None and cancel.is_set() or not story.link:
                 return
-            async with in_flight:
-                async with sem:
-                    try:
-                        result = await self.fetcher.fetch_async(
-                            client, story.link, accept=PAGE_ACCEPT
-                        )
-                    except FetchError as exc:
-                        log.info("prefetch of %s failed: %s", story.link, exc)
-                        counts["failed"] += 1
-                        return
-                packed: bytes | None = None
-                extracted: ExtractedArticle | None = None
+            async with sem:
                 try:
-                    packed, extracted, error = await workers.extract_page(
-                        result.content, result.content_type, result.url
-                    )
-                except ExtractError as exc:  # too slow, or it crashed the worker
-                    error = exc.message
-                else:
-                    result = replace(result, content=b"")  # packed holds it now
+                    result = await self.fetcher.fetch_async(client, story.link, accept=PAGE_ACCEPT)
+                except FetchError as exc:
+                    log.info("prefetch of %s failed: %s", story.link, exc)
+                    counts["failed"] += 1
+                    return
+            packed: bytes | None = None
+            extracted: ExtractedArticle | None = None
+            try:
+                packed, extracted, error = await workers.extract_page(
+                    result.content, result.content_type, result.url
+                )
+            except ExtractError as exc:  # too slow, or it crashed the worker
+                error = exc.message
+            else:
+                result = replace(result, content=b"")  # packed holds it now
             await asyncio.wrap_future(
                 writer.submit(save, story.id, result, packed, extracted, error)
             )
             counts["ok" if extracted is not None else "failed"] += 1
 
+        todo = [stories[i] for i in story_ids if i in stories]
+        tasks: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            nonlocal done
+            in_flight.release()
+            tasks.discard(task)
+            if task.cancelled():
+                return
+            if (exc := task.exception()) is not None:  # one bad page must not stop the rest
+                log.error("prefetch failed", exc_info=exc)
+                counts["failed"] += 1
+            done += 1
+            if progress is not None:
+                progress(done, len(todo))
+
         try:
             await workers.start()
             async with self.fetcher.async_client() as client:
-                tasks = [
-                    asyncio.create_task(one(stories[i], client)) for i in story_ids if i in stories
-                ]
-                for coro in asyncio.as_completed(tasks):
-                    try:
-                        await coro
-                    except Exception:  # one bad page must not stop the rest
-                        log.exception("prefetch failed")
-                        counts["failed"] += 1
-                    done += 1
-                    if progress is not None:
-                        progress(done, len(tasks))
+                # A task per page in flight, not one per page up front.
+                for story in todo:
+                    await in_flight.acquire()
+                    task = asyncio.create_task(one(story, client))
+                    tasks.add(task)
+                    task.add_done_callback(finished)
+                while tasks:
+                    await asyncio.wait(set(tasks))
         finally:
+            for task in list(tasks):
+                task.cancel()
             await workers.close()
             writer.shutdown(wait=True)
         return counts["ok"], counts["failed"]
