@@ -10,9 +10,12 @@ import asyncio
 import gzip
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import brotli
 import pytest
@@ -401,3 +404,45 @@ def test_samples_are_answered_without_the_network() -> None:
 
     size, status, made = asyncio.run(run())
     assert size > 1000 and status == 304 and made == 0
+
+
+def test_redirects_to_other_schemes_are_refused(server: LoopbackServer) -> None:
+    server.routes["/js"] = Route(status=302, headers={"Location": "javascript:alert(1)"})
+    server.routes["/file"] = Route(status=301, headers={"Location": "file:///etc/passwd"})
+    f = Fetcher(FetchLimits(read_timeout=2, total_timeout=5), serve_samples=False)
+
+    async def fetch(url: str) -> str:
+        async with f.async_client() as c:
+            try:
+                await f.fetch_async(c, url)
+            except FetchError as exc:
+                return exc.message
+            return "no error"
+
+    for path in ("/js", "/file"):
+        message = asyncio.run(fetch(server.url(path)))
+        assert "redirected to an invalid address: only http and https" in message
+
+
+def test_a_refresh_never_imports_httpx(tmp_path: Path, server: LoopbackServer) -> None:
+    """httpx (13 MB) is for blocking one-off fetches: a refresh (and its prefetch) run
+    without it."""
+    server.routes["/feed"] = Route(
+        b"<rss version='2.0'><channel><title>T</title><item><guid>1</guid><title>One</title>"
+        b"<link>" + server.url("/story").encode() + b"</link></item></channel></rss>"
+    )
+    server.routes["/story"] = Route(b"<html><body><article><p>Text.</p></article></body></html>")
+    script = (
+        "import sys\n"
+        "from tuinews.core.service import Service\n"
+        f"with Service({str(tmp_path / 'c.sqlite3')!r}) as s:\n"
+        f"    s.store.add_feed({server.url('/feed')!r})\n"
+        "    s.refresh(prefetch=True)\n"
+        "    assert s.list_stories(), 'nothing stored'\n"
+        "print('httpx' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "False", out.stderr
+    assert server.hits["/feed"] == 1 and server.hits["/story"] == 1

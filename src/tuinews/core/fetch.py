@@ -20,12 +20,15 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urljoin, urlsplit
 
 from . import http1
 from .errors import FetchError
+
+if TYPE_CHECKING:
+    # Imported where the blocking path needs it: a refresh never loads httpx (13 MB).
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -81,17 +84,56 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, min(when.timestamp() - now, 7 * 86400))
 
 
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
+_LEAN_KINDS: dict[type[Exception], str] = {
+    http1.ConnectTimeout: "connect_timeout",
+    http1.ReadTimeout: "read_timeout",
+    http1.ConnectError: "connect",
+    http1.RemoteProtocolError: "protocol",
+    http1.DecodingError: "decoding",
+    http1.InvalidURL: "invalid",
+}
+
+
+def _kind(exc: Exception) -> str:
+    """What went wrong, in the same words for :mod:`.http1`'s errors and httpx's."""
+    if isinstance(exc, http1.HTTPError):
+        return _LEAN_KINDS.get(type(exc), "other")
+    import httpx
+
+    for kind, types in (
+        ("connect_timeout", httpx.ConnectTimeout),
+        ("read_timeout", httpx.ReadTimeout),
+        ("timeout", httpx.TimeoutException),
+        ("connect", httpx.ConnectError),
+        ("protocol", httpx.RemoteProtocolError),
+        ("decoding", httpx.DecodingError),
+        ("unsupported", httpx.UnsupportedProtocol),
+        ("invalid", httpx.InvalidURL),
+    ):
+        if isinstance(exc, types):
+            return kind
+    return "other"
+
+
 def _describe(exc: Exception, url: str) -> str:
-    host = httpx.URL(url).host if url else ""
+    host = _host(url) if url else ""
     text = str(exc) or type(exc).__name__
-    if isinstance(exc, (httpx.ConnectTimeout, http1.ConnectTimeout)):
+    kind = _kind(exc)
+    if kind == "connect_timeout":
         return f"timed out connecting to {host}"
-    if isinstance(exc, (httpx.ReadTimeout, http1.ReadTimeout)):
+    if kind == "read_timeout":
         return f"{host} stopped answering (read timeout)"
-    if isinstance(exc, httpx.TimeoutException):
+    if kind == "timeout":
         return f"timed out talking to {host}"
-    if isinstance(exc, (httpx.ConnectError, http1.ConnectError)):
-        # The async backend hides the OS error behind "All connection attempts failed".
+    if kind == "connect":
+        # The OS error is the cause (the async backends hide it behind their own words).
         cause: BaseException | None = exc
         while cause is not None:
             if isinstance(cause, socket.gaierror):
@@ -114,21 +156,31 @@ def _describe(exc: Exception, url: str) -> str:
         if "refused" in low:
             return f"{host} refused the connection"
         return f"could not connect to {host}: {text}"
-    if isinstance(exc, (httpx.RemoteProtocolError, http1.RemoteProtocolError)):
+    if kind == "protocol":
         return f"{host} broke off the response ({text})"
-    if isinstance(exc, (httpx.DecodingError, http1.DecodingError)):
+    if kind == "decoding":
         return f"{host} sent a body that does not decode ({text})"
-    if isinstance(exc, httpx.UnsupportedProtocol):
+    if kind == "unsupported":
         return f"unsupported address {url!r}: only http and https are fetched"
-    if isinstance(exc, (httpx.InvalidURL, http1.InvalidURL)):
+    if kind == "invalid":
         return f"invalid address {url!r}"
     return f"network error for {host}: {text}"
 
 
 def _bad_location(exc: Exception, url: str) -> str:
-    host = httpx.URL(url).host
     log.info("invalid redirect from %s: %s", url, exc)
-    return f"{host} redirected to an invalid address: only http and https are fetched"
+    return f"{_host(url)} redirected to an invalid address: only http and https are fetched"
+
+
+def _check_lean(url: str) -> str:
+    """:func:`check_url` for the async client, without httpx: the URL is checked as the client
+    will request it (and kept as it is written)."""
+    url = url.strip()
+    try:
+        http1.split_url(url)
+    except http1.InvalidURL as exc:
+        raise FetchError(str(exc)) from None
+    return url
 
 
 class _Response(Protocol):
@@ -164,6 +216,8 @@ def _status_error(response: _Response) -> FetchError:
 
 def check_url(url: str) -> str:
     """Reject anything that is not an absolute http(s) URL (file:, data:, javascript:...)."""
+    import httpx
+
     try:
         parsed = httpx.URL(url.strip())
     except (httpx.InvalidURL, TypeError) as exc:
@@ -201,20 +255,26 @@ class Fetcher:
         self._client: httpx.Client | None = None
 
     def _pool_limits(self) -> httpx.Limits:
+        import httpx
+
         n = max(self.limits.concurrency, 4)
         return httpx.Limits(max_connections=n, max_keepalive_connections=n)
 
     def _sync_transport(self) -> httpx.BaseTransport:
+        import httpx
+
         if self._transport is not None:
             return self._transport
         inner = httpx.HTTPTransport(limits=self._pool_limits())
         if not self._serve_samples:
             return inner
-        from .samples import SampleTransport
+        from .samples import sample_transport
 
-        return SampleTransport(inner)
+        return sample_transport(inner)
 
     def _client_kwargs(self) -> dict[str, Any]:
+        import httpx
+
         lim = self.limits
         return {
             "timeout": httpx.Timeout(
@@ -252,6 +312,8 @@ class Fetcher:
     def client(self) -> httpx.Client:
         """The shared sync client (httpx.Client is thread-safe)."""
         if self._client is None:
+            import httpx
+
             self._client = httpx.Client(transport=self._sync_transport(), **self._client_kwargs())
         return self._client
 
@@ -271,11 +333,20 @@ class Fetcher:
             headers["Accept"] = accept
         return headers
 
-    def _next_url(self, response: _Response, url: str, seen: set[str]) -> str:
+    def _next_url(self, response: _Response, url: str, seen: set[str], lean: bool) -> str:
         location = response.headers.get("location")
         if not location:
             raise FetchError(f"redirect {response.status_code} without a Location from {url}")
-        target = check_url(str(httpx.URL(url).join(location)))
+        if lean:
+            target: str = urljoin(url, location.strip())
+            try:
+                http1.split_url(target)
+            except http1.InvalidURL as exc:
+                raise FetchError(_bad_location(exc, url)) from None
+        else:
+            import httpx
+
+            target = check_url(str(httpx.URL(url).join(location)))
         if target in seen:
             raise FetchError(f"redirect loop at {target}")
         if len(seen) > self.limits.max_redirects:
@@ -319,7 +390,7 @@ class Fetcher:
         accept: str | None = None,
     ) -> FetchResult:
         """Fetch ``url`` with ``client``; raises :class:`FetchError` with a clear message."""
-        url = check_url(url)
+        url = _check_lean(url)
         try:
             # asyncio.timeout, not wait_for: wait_for runs the fetch in a task of its own,
             # which a prefetch of a thousand pages pays for a thousand times.
@@ -327,7 +398,7 @@ class Fetcher:
                 return await self._fetch_async(client, url, etag, last_modified, accept)
         except TimeoutError as exc:
             raise FetchError(
-                f"{httpx.URL(url).host} took longer than {self.limits.total_timeout:g} s"
+                f"{_host(url)} took longer than {self.limits.total_timeout:g} s"
             ) from exc
 
     async def _fetch_async(
@@ -338,7 +409,7 @@ class Fetcher:
         last_modified: str | None,
         accept: str | None,
     ) -> FetchResult:
-        walk = _Walk(self, url, deadline=None)
+        walk = _Walk(self, url, deadline=None, lean=True)
         headers = self._headers(etag, last_modified, accept)
         while True:
             try:
@@ -351,8 +422,6 @@ class Fetcher:
                 raise self._too_large() from None
             except http1.HTTPError as exc:
                 raise FetchError(_describe(exc, walk.current)) from exc
-            except httpx.InvalidURL as exc:  # a redirect's Location that is no URL
-                raise FetchError(_bad_location(exc, walk.current)) from exc
             if not walk.redirected:
                 return walk.result_of(response)
 
@@ -365,8 +434,10 @@ class Fetcher:
         accept: str | None = None,
     ) -> FetchResult:
         """Blocking fetch with the shared client (for single articles, from a worker thread)."""
+        import httpx
+
         url = check_url(url)
-        walk = _Walk(self, url, deadline=time.monotonic() + self.limits.total_timeout)
+        walk = _Walk(self, url, deadline=time.monotonic() + self.limits.total_timeout, lean=False)
         headers = self._headers(etag, last_modified, accept)
         while True:
             try:
@@ -392,10 +463,12 @@ class _Walk:
         url: the first address.
         deadline: a ``time.monotonic()`` limit checked on every chunk (the sync loop; the async
             one is bounded by ``asyncio.timeout`` instead).
+        lean: the async loop's (:mod:`.http1`): redirects are resolved without httpx.
     """
 
-    def __init__(self, fetcher: Fetcher, url: str, *, deadline: float | None) -> None:
+    def __init__(self, fetcher: Fetcher, url: str, *, deadline: float | None, lean: bool) -> None:
         self.fetcher = fetcher
+        self.lean = lean
         self.current = url
         self.seen = {url}
         self.permanent: str | None = None
@@ -412,7 +485,7 @@ class _Walk:
         self.redirected = status in _REDIRECTS
         if self.redirected:
             self.all_permanent = self.all_permanent and status in (301, 308)
-            self.current = self.fetcher._next_url(response, self.current, self.seen)
+            self.current = self.fetcher._next_url(response, self.current, self.seen, self.lean)
             self.seen.add(self.current)
             self.permanent = self.current if self.all_permanent else None
             return None
@@ -430,8 +503,7 @@ class _Walk:
             raise self.fetcher._too_large()
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise FetchError(
-                f"{httpx.URL(self.current).host} took longer than "
-                f"{self.fetcher.limits.total_timeout:g} s"
+                f"{_host(self.current)} took longer than {self.fetcher.limits.total_timeout:g} s"
             )
         self.chunks.append(chunk)
 

@@ -519,7 +519,7 @@ class Client:
         headers = headers or {}
         if self._local is not None and (local := self._local(url, headers)) is not None:
             return local
-        key, target, host_header = _split(url)
+        key, target, host_header = split_url(url)
         request = self._request(url, target, host_header, headers)
         if self._busy is None:
             self._busy = asyncio.Semaphore(self.max_connections)
@@ -663,7 +663,7 @@ def default_ssl_context() -> ssl.SSLContext:
     return context
 
 
-def _split(url: str) -> tuple[_Key, str, str]:
+def split_url(url: str) -> tuple[_Key, str, str]:
     """((scheme, host, port), request target, Host header) of an absolute http(s) URL."""
     try:
         parts = urlsplit(url)

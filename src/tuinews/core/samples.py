@@ -2,7 +2,7 @@
 
 They live in the top-level ``sample_articles/`` folder, shipped in the wheel as the package
 ``tuinews.sample_articles``. Their URLs are on the reserved ``.example`` domain (RFC 2606, never
-resolvable), and :class:`SampleTransport` (httpx) and :func:`local_response` (the async client
+resolvable), and :func:`sample_transport` (httpx) and :func:`local_response` (the async client
 of :mod:`.http1`) serve exactly those URLs from the bundled files, so the offline demo goes through the real fetch, parse, extract and store code. Every other URL
 goes to the real network transport.
 """
@@ -17,11 +17,13 @@ from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from . import http1
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +77,8 @@ def _url_map() -> dict[str, str]:
 
 
 def _key(url: str | httpx.URL) -> str:
-    u = httpx.URL(str(url))
-    return f"{u.host}{u.path}".rstrip("/")
+    u = urlsplit(str(url).strip())
+    return f"{(u.hostname or '')}{u.path}".rstrip("/")
 
 
 def sample_feeds() -> list[SampleFeed]:
@@ -84,7 +86,11 @@ def sample_feeds() -> list[SampleFeed]:
 
 
 def is_sample_url(url: str | httpx.URL) -> bool:
-    return httpx.URL(str(url)).host.endswith(".example")
+    try:
+        host = urlsplit(str(url).strip()).hostname or ""
+    except ValueError:
+        return False
+    return host.endswith(".example")
 
 
 def sample_file(url: str | httpx.URL) -> bytes | None:
@@ -122,36 +128,22 @@ def local_response(url: str, headers: dict[str, str]) -> http1.Response | None:
     return http1.Response(url, status, "", http1.Headers(items), body)
 
 
-def _respond(request: httpx.Request) -> httpx.Response:
-    status, headers, body = answer(str(request.url), request.headers.get("if-none-match"))
-    return httpx.Response(status, request=request, content=body, headers=headers)
+def sample_transport(inner: httpx.BaseTransport | None = None) -> httpx.BaseTransport:
+    """An httpx transport that serves ``*.example`` sample URLs from the bundle and sends
+    everything else to ``inner`` (httpx is imported here: only blocking fetches use it)."""
+    import httpx
 
+    class SampleTransport(httpx.BaseTransport):
+        def __init__(self, inner: httpx.BaseTransport) -> None:
+            self.inner = inner
 
-class SampleTransport(httpx.BaseTransport):
-    """Serves ``*.example`` sample URLs from the bundle; everything else goes to ``inner``."""
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if not is_sample_url(request.url):
+                return self.inner.handle_request(request)
+            status, headers, body = answer(str(request.url), request.headers.get("if-none-match"))
+            return httpx.Response(status, request=request, content=body, headers=headers)
 
-    def __init__(self, inner: httpx.BaseTransport | None = None) -> None:
-        self.inner = inner or httpx.HTTPTransport()
+        def close(self) -> None:
+            self.inner.close()
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if is_sample_url(request.url):
-            return _respond(request)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-class AsyncSampleTransport(httpx.AsyncBaseTransport):
-    """The async twin of :class:`SampleTransport`."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
-        self.inner = inner or httpx.AsyncHTTPTransport()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if is_sample_url(request.url):
-            return _respond(request)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+    return SampleTransport(inner or httpx.HTTPTransport())
