@@ -169,3 +169,26 @@ def test_linger_lets_jobs_that_arrive_one_by_one_share_a_commit(store: Store) ->
         assert writer.batches == 1  # without linger, each would have had its own commit
     finally:
         writer.shutdown()
+
+
+def test_lingering_does_not_hold_the_write_lock(store: Store) -> None:
+    """The jobs a linger gathers run once it is over: meanwhile another connection (the app
+    marking a story read) can write at once."""
+    feeds = [store.add_feed(f"http://127.0.0.1/g{i}") for i in range(2)]
+    writer = BatchWriter(store, linger=1.0)
+    try:
+        first = writer.submit(store.store_feed, feeds[0].id, feed(1, "g0-"))
+        threading.Event().wait(0.2)  # the writer is lingering now
+        other = sqlite3.connect(store.path, timeout=0.05)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # raises "database is locked" if it is held
+            other.execute("UPDATE feeds SET title = 'renamed' WHERE id = ?", (feeds[1].id,))
+            other.commit()
+        finally:
+            other.close()
+        assert not first.done()  # still gathering
+        second = writer.submit(store.store_feed, feeds[1].id, feed(1, "g1-"))
+        assert first.result(timeout=30).new == 1 and second.result(timeout=30).new == 1
+        assert writer.batches == 1
+    finally:
+        writer.shutdown()

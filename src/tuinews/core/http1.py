@@ -525,7 +525,7 @@ class Client:
             self._busy = asyncio.Semaphore(self.max_connections)
         async with self._busy:
             for attempt in (1, 2):
-                conn, reused = await self._connection(key)
+                conn, reused = await self._connection(key, fresh=attempt == 2)
                 try:
                     response, keep = await self._exchange(conn, request, url)
                 except _Closed:
@@ -599,8 +599,10 @@ class Client:
 
     # -- the pool ----------------------------------------------------------------------
 
-    async def _connection(self, key: _Key) -> tuple[_Connection, bool]:
-        idle = self._idle.get(key)
+    async def _connection(self, key: _Key, *, fresh: bool = False) -> tuple[_Connection, bool]:
+        """An idle connection to ``key`` that is still open, else a new one (``fresh``: always
+        a new one), and whether it was reused."""
+        idle = None if fresh else self._idle.get(key)
         while idle:
             conn = idle.pop()
             if conn.usable:

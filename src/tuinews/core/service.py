@@ -52,6 +52,8 @@ FEED_ACCEPT = (
     " application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+_PREFETCH_LINGER = 0.4
+"""Seconds a prefetch's commit waits for more pages (see ``_fetch_articles_async``)."""
 # Pages opened from a related link that were not in the cache are kept as stories of this
 # pseudo-feed, so they read offline later like everything else.
 LINKED_PAGES_URL = "tuinews:linked-pages"
@@ -549,10 +551,10 @@ class Service:
         cancel: threading.Event | None,
     ) -> tuple[int, int]:
         sem = asyncio.Semaphore(self.fetcher.limits.concurrency)
-        # Each page's writes wait up to a tenth of a second for others to share their commit:
-        # a prefetch stores pages one by one as workers finish them, and a commit per page (a
-        # WAL write and a full-text index flush) cost more than its storing did.
-        writer = BatchWriter(self.store, linger=0.1)
+        # Each page's writes wait for others to share their commit: a prefetch stores pages
+        # one by one as workers finish them, and a commit per page (a WAL write and a
+        # full-text index flush) cost more than its storing did.
+        writer = BatchWriter(self.store, linger=_PREFETCH_LINGER)
         stories = {s.id: s for s in self.store.stories_by_ids(story_ids)}
         counts = {"ok": 0, "failed": 0}
         done = 0
@@ -562,8 +564,12 @@ class Service:
 
         # Pages being fetched or extracted are bounded, so a thousand new stories do not mean
         # a thousand pages in memory at once (each worker has several queued, so that it
-        # never waits for the next page).
+        # never waits for the next page). A page leaves that bound once extracted: waiting
+        # for its commit must not keep the next page from a worker.
         in_flight = asyncio.Semaphore(2 * self.fetcher.limits.concurrency)
+        # Pages waiting for their commit are bounded too (a writer slowed by another
+        # process's write must not make them pile up).
+        unsaved = asyncio.Semaphore(4 * self.fetcher.limits.concurrency)
 
         def save(
             story_id: int,
@@ -581,28 +587,38 @@ class Service:
             )
 
         async def one(story: Story, client: http1.Client) -> None:
-            if cancel is not None and cancel.is_set() or not story.link:
-                return
-            async with sem:
-                try:
-                    result = await self.fetcher.fetch_async(client, story.link, accept=PAGE_ACCEPT)
-                except FetchError as exc:
-                    log.info("prefetch of %s failed: %s", story.link, exc)
-                    counts["failed"] += 1
-                    return
-            packed: bytes | None = None
-            extracted: ExtractedArticle | None = None
+            """Fetch and extract one page (holding an ``in_flight`` slot), then store it."""
             try:
-                packed, extracted, error = await workers.extract_page(
-                    result.content, result.content_type, result.url
+                if cancel is not None and cancel.is_set() or not story.link:
+                    return
+                async with sem:
+                    try:
+                        result = await self.fetcher.fetch_async(
+                            client, story.link, accept=PAGE_ACCEPT
+                        )
+                    except FetchError as exc:
+                        log.info("prefetch of %s failed: %s", story.link, exc)
+                        counts["failed"] += 1
+                        return
+                packed: bytes | None = None
+                extracted: ExtractedArticle | None = None
+                try:
+                    packed, extracted, error = await workers.extract_page(
+                        result.content, result.content_type, result.url
+                    )
+                except ExtractError as exc:  # too slow, or it crashed the worker
+                    error = exc.message
+                else:
+                    result = replace(result, content=b"")  # packed holds it now
+                await unsaved.acquire()
+            finally:
+                in_flight.release()
+            try:
+                await asyncio.wrap_future(
+                    writer.submit(save, story.id, result, packed, extracted, error)
                 )
-            except ExtractError as exc:  # too slow, or it crashed the worker
-                error = exc.message
-            else:
-                result = replace(result, content=b"")  # packed holds it now
-            await asyncio.wrap_future(
-                writer.submit(save, story.id, result, packed, extracted, error)
-            )
+            finally:
+                unsaved.release()
             counts["ok" if extracted is not None else "failed"] += 1
 
         todo = [stories[i] for i in story_ids if i in stories]
@@ -610,7 +626,6 @@ class Service:
 
         def finished(task: asyncio.Task[None]) -> None:
             nonlocal done
-            in_flight.release()
             tasks.discard(task)
             if task.cancelled():
                 return

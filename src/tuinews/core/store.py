@@ -1023,7 +1023,6 @@ class Store:
             self._index_article(conn, story_id, extracted)
 
     @staticmethod
-    @staticmethod
     def _index_article(
         conn: sqlite3.Connection, story_id: int, extracted: ExtractedArticle
     ) -> None:

@@ -33,8 +33,8 @@ class BatchWriter:
         max_jobs: at most this many jobs per transaction.
         max_seconds: a transaction stops taking new jobs after this long, so that what the
             user waits for (a feed's new stories) is never held back for long.
-        linger: when the queue runs dry, wait this long (within ``max_seconds``) for more
-            jobs to join the transaction before committing. 0: commit at once. For work that
+        linger: after a job arrives, wait this long for more (at most ``max_jobs``) before the
+            transaction begins, so that they share its commit. 0: begin at once. For work that
             arrives one job at a time and is not waited for job by job (a prefetch).
         name: the thread's name.
     """
@@ -49,7 +49,7 @@ class BatchWriter:
         name: str = "tuinews-store",
     ) -> None:
         self._store = store
-        self._linger = min(linger, max_seconds)
+        self._linger = linger
         self._max_jobs = max_jobs
         self._max_seconds = max_seconds
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -83,47 +83,68 @@ class BatchWriter:
     def __exit__(self, *exc: object) -> None:
         self.shutdown(wait=True)
 
+    def _gather(self, first: _Job) -> tuple[list[_Job], bool]:
+        """The jobs that arrive within ``linger`` of ``first`` (at most ``max_jobs``), and
+        whether the writer was shut down meanwhile. Gathered before the transaction begins, so
+        that the write lock is not held while waiting (the app writes too)."""
+        jobs = [first]
+        deadline = time.monotonic() + self._linger
+        while len(jobs) < self._max_jobs:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                item = self._queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if item is None:
+                return jobs, True
+            jobs.append(item)
+        return jobs, False
+
     def _run(self) -> None:
         stopping = False
         while not stopping:
             job = self._queue.get()
             if job is None:
                 break
+            gathered, stopping = self._gather(job) if self._linger > 0 else ([job], False)
             jobs: list[_Job] = []
             results: list[Any] = []
-            waiting: _Job | None = job  # dequeued, not yet started
+            waiting: _Job | None = None  # dequeued, not yet started
             started = time.monotonic()
             try:
                 with self._store.batch():
-                    while waiting is not None:
+                    while gathered or waiting is not None:
+                        if waiting is None:
+                            waiting = gathered.pop(0)
                         current, waiting = waiting, None
                         if current[3].set_running_or_notify_cancel():
                             jobs.append(current)
                             fn, args, kwargs, _ = current
                             results.append(fn(*args, **kwargs))
+                        if gathered or stopping:
+                            continue
                         if (
                             len(jobs) >= self._max_jobs
                             or time.monotonic() - started >= self._max_seconds
                         ):
                             break
-                        try:
+                        try:  # what arrived while these ran joins them
                             item = self._queue.get_nowait()
                         except queue.Empty:
-                            left = started + self._linger - time.monotonic()
-                            if left <= 0:
-                                break
-                            try:
-                                item = self._queue.get(timeout=left)
-                            except queue.Empty:
-                                break
+                            break
                         if item is None:
                             stopping = True
                             break
                         waiting = item
             except BaseException:  # noqa: BLE001 - rolled back: replay each job on its own
                 # BEGIN failed before the first job started: it runs alone too.
-                if waiting is not None and waiting[3].set_running_or_notify_cancel():
-                    jobs.append(waiting)
+                if waiting is not None:
+                    gathered.insert(0, waiting)
+                for left_over in gathered:
+                    if left_over[3].set_running_or_notify_cancel():
+                        jobs.append(left_over)
                 for replayed in jobs:
                     self._alone(replayed)
                 continue
