@@ -192,3 +192,20 @@ def test_lingering_does_not_hold_the_write_lock(store: Store) -> None:
         assert writer.batches == 1
     finally:
         writer.shutdown()
+
+
+def test_flush_ends_the_linger(store: Store) -> None:
+    f = store.add_feed("http://127.0.0.1/h")
+    writer = BatchWriter(store, linger=30.0)
+    try:
+        job = writer.submit(store.store_feed, f.id, feed(2, "h-"))
+        threading.Event().wait(0.1)
+        assert not job.done()  # gathering for up to 30 s
+        writer.flush()
+        assert job.result(timeout=5).new == 2  # written at once, not after 30 s
+        writer.flush()  # with nothing gathered: no effect
+        again = writer.submit(store.store_feed, f.id, feed(3, "h-"))
+        writer.flush()
+        assert again.result(timeout=5).new == 1
+    finally:
+        writer.shutdown()

@@ -613,6 +613,9 @@ class Service:
                 await unsaved.acquire()
             finally:
                 in_flight.release()
+                extracting.discard(story.id)
+                if not extracting and producing_done:
+                    writer.flush()  # the last pages: no linger for more
             try:
                 await asyncio.wrap_future(
                     writer.submit(save, story.id, result, packed, extracted, error)
@@ -623,6 +626,8 @@ class Service:
 
         todo = [stories[i] for i in story_ids if i in stories]
         tasks: set[asyncio.Task[None]] = set()
+        extracting: set[int] = set()  # pages being fetched or extracted
+        producing_done = False
 
         def finished(task: asyncio.Task[None]) -> None:
             nonlocal done
@@ -642,9 +647,13 @@ class Service:
                 # A task per page in flight, not one per page up front.
                 for story in todo:
                     await in_flight.acquire()
+                    extracting.add(story.id)
                     task = asyncio.create_task(one(story, client))
                     tasks.add(task)
                     task.add_done_callback(finished)
+                producing_done = True
+                if not extracting:
+                    writer.flush()
                 while tasks:
                     await asyncio.wait(set(tasks))
         finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+import typing
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -23,6 +24,13 @@ from .store import Store
 T = TypeVar("T")
 
 _Job = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], "Future[Any]"]
+
+
+class _Flush:
+    """Queued by :meth:`BatchWriter.flush`: commit what is gathered now."""
+
+
+_FLUSH = _Flush()
 
 
 class BatchWriter:
@@ -52,7 +60,7 @@ class BatchWriter:
         self._linger = linger
         self._max_jobs = max_jobs
         self._max_seconds = max_seconds
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Job | _Flush | None] = queue.SimpleQueue()
         self._closed = False
         self._lock = threading.Lock()
         self.batches = 0  # transactions committed (tests check that jobs share them)
@@ -67,6 +75,11 @@ class BatchWriter:
                 raise RuntimeError("the writer has been shut down")
             self._queue.put((fn, args, kwargs, future))
         return future
+
+    def flush(self) -> None:
+        """Stop lingering: what is gathered is written now (the caller knows that nothing
+        more is coming soon, e.g. the last page of a prefetch)."""
+        self._queue.put(_FLUSH)
 
     def shutdown(self, wait: bool = True) -> None:
         """Run what is queued, then stop the thread."""
@@ -99,7 +112,9 @@ class BatchWriter:
                 break
             if item is None:
                 return jobs, True
-            jobs.append(item)
+            if item is _FLUSH:
+                break
+            jobs.append(typing.cast(_Job, item))
         return jobs, False
 
     def _run(self) -> None:
@@ -108,6 +123,8 @@ class BatchWriter:
             job = self._queue.get()
             if job is None:
                 break
+            if isinstance(job, _Flush):
+                continue  # nothing gathered to hurry
             gathered, stopping = self._gather(job) if self._linger > 0 else ([job], False)
             jobs: list[_Job] = []
             results: list[Any] = []
@@ -136,6 +153,8 @@ class BatchWriter:
                             break
                         if item is None:
                             stopping = True
+                            break
+                        if isinstance(item, _Flush):
                             break
                         waiting = item
             except BaseException:  # noqa: BLE001 - rolled back: replay each job on its own
