@@ -159,7 +159,7 @@ def news_page(title: str, paragraphs: int = 8) -> bytes:
     ).encode()
 
 
-def test_extraction_matches_the_in_process_extractor() -> None:
+def test_extraction_matches_the_in_process_extractor_and_packs_the_page() -> None:
     from tuinews.core.extract import extract_page
     from tuinews.core.pipes import ExtractWorkers
 
@@ -175,11 +175,13 @@ def test_extraction_matches_the_in_process_extractor() -> None:
             return list(done), not_html
 
     done, not_html = asyncio.run(run())
-    for page_bytes, (article, error) in zip(pages, done, strict=True):  # type: ignore[misc]
+    for page_bytes, (packed, article, error) in zip(pages, done, strict=True):  # type: ignore[misc]
         local = extract_page(page_bytes, "text/html; charset=utf-8", PAGE_URL)
         assert error == "" and article == local
-    article, error = not_html  # type: ignore[misc]
+        assert unpack(packed) == page_bytes  # compressed in the worker, whole
+    packed, article, error = not_html  # type: ignore[misc]
     assert article is None and "PDF" in error  # why, not an exception: the page is still kept
+    assert unpack(packed) == b"%PDF-1.7 ..."
 
 
 FAKE_EXTRACT = """
@@ -190,7 +192,7 @@ def task(body, ctype, url):
         time.sleep(600)
     if body == b"crash":
         os._exit(3)
-    return None, "done " + body.decode()
+    return body, None, "done " + body.decode()
 sys.exit(pw.serve(sys.stdin.buffer, sys.stdout.buffer, task))
 """
 
@@ -216,5 +218,5 @@ def test_a_hanging_page_times_out_and_a_crashing_one_fails_alone(tmp_path: Path)
     results, started = asyncio.run(run())
     assert isinstance(results[0], ExtractError) and "longer than 2 s" in results[0].message
     assert isinstance(results[1], ExtractError) and "crashed" in results[1].message
-    assert [r[1] for r in results[2:]] == ["done ok0", "done ok1", "done ok2"]  # type: ignore[index]
+    assert [r[2] for r in results[2:]] == ["done ok0", "done ok1", "done ok2"]  # type: ignore[index]
     assert started >= 3  # the stuck worker and the crashed one were replaced

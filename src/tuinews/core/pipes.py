@@ -283,7 +283,7 @@ class ParseWorkers(PipeWorkers[ParsedFeed]):
         return await self.call(data, url, content_type, label=url)
 
 
-class ExtractWorkers(PipeWorkers[tuple[ExtractedArticle | None, str]]):
+class ExtractWorkers(PipeWorkers[tuple[bytes, ExtractedArticle | None, str]]):
     """Workers that extract fetched pages for one prefetch (use inside its event loop)."""
 
     task = "extract"
@@ -296,12 +296,13 @@ class ExtractWorkers(PipeWorkers[tuple[ExtractedArticle | None, str]]):
 
     async def extract_page(
         self, body: bytes, content_type: str | None, url: str
-    ) -> tuple[ExtractedArticle | None, str]:
-        """Sniff, decode and extract a page as fetched, in a worker (see
-        :func:`tuinews.core.pipeworker.extract_for_cache`).
+    ) -> tuple[bytes, ExtractedArticle | None, str]:
+        """Sniff, decode and extract a page as fetched, and compress it for the cache, in a
+        worker (see :func:`tuinews.core.pipeworker.extract_for_cache`).
 
         Returns:
-            (the article or None, why there is none).
+            (the page compressed for :meth:`Store.store_fetched_page`, the article or
+            None, why there is no article).
 
         Raises:
             ExtractError: too slow, or the worker died on this page twice.

@@ -1,7 +1,7 @@
 """The worker processes' side: ``python -m tuinews.core.pipeworker TASK``.
 
 TASK is ``parse`` (a feed body -> :class:`ParsedFeed`, item HTML compressed for the cache) or
-``extract`` (a fetched page -> its :class:`ExtractedArticle`, or why there is none). The
+``extract`` (a fetched page -> the page compressed, and its :class:`ExtractedArticle`). The
 caller's side is :mod:`tuinews.core.pipes`.
 
 A worker reads requests from stdin and writes answers to stdout, one frame each: a 4-byte
@@ -67,27 +67,30 @@ def parse_for_cache(data: bytes, url: str, content_type: str | None) -> ParsedFe
 
 def extract_for_cache(
     body: bytes, content_type: str | None, url: str
-) -> tuple[ExtractedArticle | None, str]:
-    """A fetched page -> (its article or None, why there is none) (the ``extract`` task; see
-    :func:`tuinews.core.extract.extract_page`). A page without an article is an answer, not
-    an error: the caller keeps the page all the same, so it is never fetched twice.
+) -> tuple[bytes, ExtractedArticle | None, str]:
+    """A fetched page -> (the page compressed for the cache, its article or None, why there is
+    none) (the ``extract`` task; see :func:`tuinews.core.extract.extract_page`).
 
-    The page is compressed for the cache by the caller's writer thread, not here: a worker is
-    the prefetch's bottleneck, and zstd releases the GIL on the writer's side.
+    The page is compressed here, on the worker's core: the caller's process, which fetches
+    and stores, shares a core with the other workers. It is returned even when the page holds
+    no article: the cache keeps what was fetched, so it is never fetched twice.
     """
+    from tuinews.core.blobs import pack_page
     from tuinews.core.errors import ExtractError
     from tuinews.core.extract import extract_page
 
     try:
-        return extract_page(body, content_type, url), ""
+        article = extract_page(body, content_type, url)
     except ExtractError as exc:
-        return None, exc.message
+        return pack_page(body), None, exc.message
+    return pack_page(body), article, ""
 
 
 def _warm_extract() -> None:
     """Import trafilatura before the first page arrives (it takes a quarter of a second)."""
     import trafilatura.core  # noqa: F401
 
+    import tuinews.core.blobs  # noqa: F401
     import tuinews.core.extract  # noqa: F401
 
 

@@ -14,7 +14,7 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -572,17 +572,18 @@ class Service:
         unsaved = asyncio.Semaphore(4 * self.fetcher.limits.concurrency)
 
         def save(
-            story_id: int, result: FetchResult, extracted: ExtractedArticle | None, error: str
+            story_id: int,
+            result: FetchResult,
+            packed: bytes | None,
+            extracted: ExtractedArticle | None,
+            error: str,
         ) -> None:
-            """On the writer thread: the page as fetched, compressed, with its article or with
-            why it has none (one job, so one wake-up of the event loop per page)."""
+            """On the writer thread: the page as fetched with its article, or with why it has
+            none (one job, so one wake-up of the event loop per page)."""
+            if packed is None:  # the worker gave up on it (too slow, or it crashed)
+                packed = pack_page(result.content)
             self.store.store_fetched_page(
-                story_id,
-                result.url,
-                pack_page(result.content),
-                result.content_type,
-                extracted,
-                error,
+                story_id, result.url, packed, result.content_type, extracted, error
             )
 
         async def one(story: Story, client: http1.Client) -> None:
@@ -599,13 +600,16 @@ class Service:
                         log.info("prefetch of %s failed: %s", story.link, exc)
                         counts["failed"] += 1
                         return
+                packed: bytes | None = None
                 extracted: ExtractedArticle | None = None
                 try:
-                    extracted, error = await workers.extract_page(
+                    packed, extracted, error = await workers.extract_page(
                         result.content, result.content_type, result.url
                     )
                 except ExtractError as exc:  # too slow, or it crashed the worker
                     error = exc.message
+                else:
+                    result = replace(result, content=b"")  # packed holds it now
                 await unsaved.acquire()
             finally:
                 in_flight.release()
@@ -613,7 +617,9 @@ class Service:
                 if not extracting and producing_done:
                     writer.flush()  # the last pages: no linger for more
             try:
-                await asyncio.wrap_future(writer.submit(save, story.id, result, extracted, error))
+                await asyncio.wrap_future(
+                    writer.submit(save, story.id, result, packed, extracted, error)
+                )
             finally:
                 unsaved.release()
             counts["ok" if extracted is not None else "failed"] += 1
