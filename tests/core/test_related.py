@@ -290,3 +290,21 @@ def test_story_without_article_uses_its_summary(tmp_path: Path) -> None:
 
 def test_missing_story_gives_nothing(samples: Loaded) -> None:
     assert related_stories(samples.store, 10**9) == []
+
+
+def test_the_fast_word_split_finds_the_regex_words() -> None:
+    """``_words`` splits ASCII text on spaces after turning separators into spaces: the same
+    words as the regex, on ASCII and on text with typographic marks, accents and scripts."""
+    import re
+
+    from tuinews.core.related import _WORD, _words
+
+    texts = [
+        "Plain ASCII: the council's vote (7-2) on 3.5% rates_and_fees, e-mail & co.",
+        "Typographic \u201cquotes\u201d, it\u2019s \u2014 dashes \u2013 and\u00a0spaces\u2026 \u00abfr\u00bb",
+        "Accents: fa\u00e7ade na\u00efve \u00dcber \u0130stanbul stra\u00dfe; ligature \ufb01nance",
+        "Scripts: \u041c\u043e\u0441\u043a\u0432\u0430 \u6771\u4eac \u0627\u0644\u0642\u0627\u0647\u0631\u0629 x\u2009y",
+    ]
+    for text in texts:
+        assert _words(text) == re.findall(_WORD, text.lower())
+    assert _words(texts[0], 3) == ["plain", "ascii", "the"]

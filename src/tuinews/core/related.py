@@ -52,6 +52,19 @@ AGE_DAMPING = 0.25
 AGE_SCALE_DAYS = 30.0
 
 _WORD = re.compile(r"[^\W_]+")
+# The separators of _WORD that news text is made of: ASCII punctuation and the common typographic
+# marks. Turned into spaces, they leave most texts ASCII, and an ASCII text splits on spaces
+# 3x faster than the regex finds its words (the same words: see _words).
+_SEPARATORS = str.maketrans(
+    {
+        c: " "
+        for c in [
+            *map(chr, range(128)),
+            *"\u00a0\u00ab\u00bb\u00b7\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u2022",
+        ]
+        if not _WORD.fullmatch(c)
+    }
+)
 
 # Common English words (and news boilerplate) that say nothing about what a story is about.
 _STOP_TEXT = """
@@ -169,7 +182,8 @@ class _Vocabulary:
 
 
 def _words(text: str, limit: int | None = None) -> list[str]:
-    words = _WORD.findall(text.lower())
+    low = text.lower().translate(_SEPARATORS)
+    words = low.split() if low.isascii() else _WORD.findall(low)
     return words if limit is None else words[:limit]
 
 
@@ -256,22 +270,29 @@ def _within_window(a: _Doc, b: _Doc) -> bool:
 
 
 def _term_counts(
-    vocab: _Vocabulary, doc: _Doc, shown: dict[str, str] | None = None
+    vocab: _Vocabulary, doc: _Doc, shown: dict[str, str] | None = None, *, learned: bool = False
 ) -> dict[str, float]:
     """Sublinear term frequencies of title and text (a title word counts extra).
 
     Args:
         shown: filled with the first word seen for each term (to show in reasons).
+        learned: every word of ``doc`` is known to the vocabulary already.
     """
-    title_terms = vocab.key_terms(doc.title_words)
-    body_terms = vocab.key_terms(doc.body_words)
+    if not learned:
+        vocab.learn(doc.title_words + doc.body_words)
+    get = _KEY_TERMS.get
+    title_terms = [t for w in doc.title_words if (t := get(w, ""))]
     if shown is not None:
-        get = _KEY_TERMS.get
         for word in doc.title_words + doc.body_words:
             term = get(word, "")
             if term and term not in shown:
                 shown[term] = word
-    counts = {t: 1.0 + math.log(n) for t, n in Counter(body_terms).items()}
+    # Counted by word (in C), then by term: several words stem to one term.
+    by_term: dict[str, int] = {}
+    for word, n in Counter(doc.body_words).items():
+        if term := get(word, ""):
+            by_term[term] = by_term.get(term, 0) + n
+    counts = {t: 1.0 + math.log(n) for t, n in by_term.items()}
     for term in set(title_terms):
         counts[term] = counts.get(term, 0.0) + TITLE_BOOST
     return counts
@@ -377,7 +398,7 @@ def _topic(
     """Candidates by TF-IDF cosine to the open story, older ones damped: (doc, score, shared)."""
     pool = [c for c in candidates.values() if c.story.id not in exclude]
     vocab.learn(set().union(*(c.title_words for c in pool), *(c.body_words for c in pool)))
-    counts = {c.story.id: _term_counts(vocab, c) for c in pool}
+    counts = {c.story.id: _term_counts(vocab, c, learned=True) for c in pool}
     idf = vocab.idf(set().union(*counts.values()))
     t0 = doc.time
     out: list[tuple[_Doc, float, list[str]]] = []
