@@ -373,12 +373,11 @@ def test_tls_on_loopback_verifies_the_certificate(make_server: Callable[..., Raw
         get(url)  # certifi's roots (the default) do not know our throwaway CA
 
 
-def test_fetcher_messages_through_the_client(make_server: Callable[..., RawServer]) -> None:
-    """The errors above reach the user as the fetcher's plain sentences."""
+def fetch_message(url: str) -> str:
+    """What the fetcher's async path says of ``url`` (its error message, or "no error")."""
     f = Fetcher(FetchLimits(read_timeout=2, total_timeout=5), serve_samples=False)
-    broken = one_shot(make_server, b"garbage\r\n\r\n", close=True)
 
-    async def fetch(url: str) -> str:
+    async def fetch() -> str:
         async with f.async_client() as c:
             try:
                 await f.fetch_async(c, url)
@@ -386,8 +385,14 @@ def test_fetcher_messages_through_the_client(make_server: Callable[..., RawServe
                 return exc.message
             return "no error"
 
-    assert "broke off the response" in asyncio.run(fetch(broken.url()))
-    assert "refused" in asyncio.run(fetch(f"http://127.0.0.1:{closed_port()}/"))
+    return asyncio.run(fetch())
+
+
+def test_fetcher_messages_through_the_client(make_server: Callable[..., RawServer]) -> None:
+    """The errors above reach the user as the fetcher's plain sentences."""
+    broken = one_shot(make_server, b"garbage\r\n\r\n", close=True)
+    assert "broke off the response" in fetch_message(broken.url())
+    assert "refused" in fetch_message(f"http://127.0.0.1:{closed_port()}/")
 
 
 def test_samples_are_answered_without_the_network() -> None:
@@ -409,18 +414,8 @@ def test_samples_are_answered_without_the_network() -> None:
 def test_redirects_to_other_schemes_are_refused(server: LoopbackServer) -> None:
     server.routes["/js"] = Route(status=302, headers={"Location": "javascript:alert(1)"})
     server.routes["/file"] = Route(status=301, headers={"Location": "file:///etc/passwd"})
-    f = Fetcher(FetchLimits(read_timeout=2, total_timeout=5), serve_samples=False)
-
-    async def fetch(url: str) -> str:
-        async with f.async_client() as c:
-            try:
-                await f.fetch_async(c, url)
-            except FetchError as exc:
-                return exc.message
-            return "no error"
-
     for path in ("/js", "/file"):
-        message = asyncio.run(fetch(server.url(path)))
+        message = fetch_message(server.url(path))
         assert "redirected to an invalid address: only http and https" in message
 
 
