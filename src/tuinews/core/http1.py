@@ -112,9 +112,6 @@ class Headers:
         name = name.lower()
         return [v for k, v in self._items if k == name]
 
-    def items(self) -> list[tuple[str, str]]:
-        return list(self._items)
-
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and any(k == name.lower() for k, _ in self._items)
 

@@ -570,6 +570,8 @@ class Service:
         # Pages waiting for their commit are bounded too (a writer slowed by another
         # process's write must not make them pile up).
         unsaved = asyncio.Semaphore(4 * self.fetcher.limits.concurrency)
+        extracting = 0  # pages being fetched or extracted
+        producing_done = False  # every page has its task
 
         def save(
             story_id: int,
@@ -588,6 +590,7 @@ class Service:
 
         async def one(story: Story, client: http1.Client) -> None:
             """Fetch and extract one page (holding an ``in_flight`` slot), then store it."""
+            nonlocal extracting
             try:
                 if cancel is not None and cancel.is_set() or not story.link:
                     return
@@ -613,7 +616,7 @@ class Service:
                 await unsaved.acquire()
             finally:
                 in_flight.release()
-                extracting.discard(story.id)
+                extracting -= 1
                 if not extracting and producing_done:
                     writer.flush()  # the last pages: no linger for more
             try:
@@ -626,8 +629,6 @@ class Service:
 
         todo = [stories[i] for i in story_ids if i in stories]
         tasks: set[asyncio.Task[None]] = set()
-        extracting: set[int] = set()  # pages being fetched or extracted
-        producing_done = False
 
         def finished(task: asyncio.Task[None]) -> None:
             nonlocal done
@@ -647,7 +648,7 @@ class Service:
                 # A task per page in flight, not one per page up front.
                 for story in todo:
                     await in_flight.acquire()
-                    extracting.add(story.id)
+                    extracting += 1
                     task = asyncio.create_task(one(story, client))
                     tasks.add(task)
                     task.add_done_callback(finished)
