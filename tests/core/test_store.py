@@ -273,3 +273,31 @@ def test_search_sees_new_stories_and_changes(store: Store) -> None:
     )
     other.close()
     assert len(store.search_ids("harbours")) == 6
+
+
+def test_feed_folder_is_kept_and_cleared(store: Store) -> None:
+    f = store.add_feed("http://127.0.0.1/feed-folder")
+    assert store.feed(f.id).folder is None
+    store.set_feed_folder(f.id, "  Science ")
+    assert store.feed(f.id).folder == "Science"
+    assert [x.folder for x in store.feeds()] == ["Science"]
+    store.set_feed_folder(f.id, "")
+    assert store.feed(f.id).folder is None
+
+
+def test_a_version_3_cache_gains_folders_and_keeps_its_feeds(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    s = Store(path)
+    f = s.add_feed("http://127.0.0.1/old-feed", "Old")
+    s.close()
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE feeds DROP COLUMN folder")
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    s = Store(path)
+    try:
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert s.feed(f.id).title == "Old" and s.feed(f.id).folder is None
+    finally:
+        s.close()

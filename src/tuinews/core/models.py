@@ -127,6 +127,8 @@ class Feed:
     total: int = 0
     last_warning: str | None = None
     """What the parser flagged on the last feed it read (the feed was still stored)."""
+    folder: str | None = None
+    """The folder the feed belongs to (``None``: no folder)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from .models import Article, ExtractedArticle, Feed, ParsedEntry, ParsedFeed, Re
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _MIGRATIONS: list[str] = [
     # 1: the first schema.
@@ -122,6 +122,11 @@ _MIGRATIONS: list[str] = [
     # ignored, not well-formed): shown to the user next to the feed.
     """
     ALTER TABLE feeds ADD COLUMN last_warning TEXT;
+    """,
+    # 4: folders. A feed belongs to at most one folder (NULL: none); OPML nesting and a sync
+    # server's labels map to it.
+    """
+    ALTER TABLE feeds ADD COLUMN folder TEXT;
     """,
 ]
 
@@ -410,7 +415,7 @@ class Store:
         "SELECT f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.last_status,"
         " f.last_error, f.last_checked, f.retry_after, f.gone, f.prefetch,"
         " (SELECT count(*) FROM stories s WHERE s.feed_id = f.id AND s.read = 0),"
-        " {total}, f.last_warning FROM feeds f"
+        " {total}, f.last_warning, f.folder FROM feeds f"
     )
 
     def _feed(self, row: Sequence[Any]) -> Feed:
@@ -430,6 +435,7 @@ class Store:
             unread=row[12],
             total=row[13],
             last_warning=row[14],
+            folder=row[15],
         )
 
     def feeds(self, *, with_totals: bool = False) -> list[Feed]:
@@ -483,6 +489,14 @@ class Store:
                 (feed_id,),
             )
             cur = conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no feed with id {feed_id}")
+
+    def set_feed_folder(self, feed_id: int, folder: str | None) -> None:
+        """Put a feed in ``folder`` (``None`` or an empty name: in no folder)."""
+        name = (folder or "").strip() or None
+        with self.transaction() as conn:
+            cur = conn.execute("UPDATE feeds SET folder = ? WHERE id = ?", (name, feed_id))
             if cur.rowcount == 0:
                 raise NotFoundError(f"no feed with id {feed_id}")
 
