@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("add", help="subscribe to a feed (or a site that announces one)")
     a.add_argument("url")
     a.add_argument("--prefetch", action="store_true", help="fetch full text of new stories")
+    a.add_argument(
+        "--account",
+        action="store_true",
+        help="subscribe on the sync server (sent at the next sync; the server fetches it)",
+    )
+    a.add_argument("--folder", metavar="NAME", help="with --account: the server folder")
 
     r = sub.add_parser("remove", help="unsubscribe from a feed (id, URL or title)")
     r.add_argument("feed")
@@ -76,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     rel = sub.add_parser("related", help="stories related to a story")
     rel.add_argument("id")
     rel.add_argument("--json", action="store_true")
+
+    _sync_parsers(sub)
 
     io = sub.add_parser("import-opml", help="subscribe to the feeds of an OPML file")
     io.add_argument("file")
@@ -176,6 +184,8 @@ def _run_app(config: Config, *, demo: bool) -> int:
 
 
 def cmd_add(service, args, config) -> int:  # type: ignore[no-untyped-def]
+    if args.account:
+        return _add_on_account(service, args)
     feed, new = service.add_feed(args.url, prefetch=args.prefetch)
     _out(f"subscribed: {clean_text(feed.title)} <{feed.url}> (id {feed.id}, {new} stories)")
     return EXIT_OK
@@ -415,6 +425,173 @@ def cmd_export_opml(service, args, config) -> int:  # type: ignore[no-untyped-de
     return EXIT_OK
 
 
+# -- sync with a Google Reader API server, and marking stories (issue 16) -----------------
+
+
+def _sync_parsers(sub) -> None:  # type: ignore[no-untyped-def]
+    acc = sub.add_parser("account", help="the sync account (a Google Reader API server)")
+    acc_sub = acc.add_subparsers(dest="account_command", metavar="ACTION", required=True)
+    add = acc_sub.add_parser(
+        "add",
+        help="log in to a server (password from $TUINEWS_PASSWORD, else asked); only the"
+        " server's token is kept",
+    )
+    add.add_argument("kind", choices=["greader"], help="the API (greader: Google Reader API)")
+    add.add_argument("url", help="the API address, e.g. https://host/api/greader.php")
+    add.add_argument("--user", required=True, metavar="NAME")
+    acc_sub.add_parser("list", help="the account, its last sync and queued changes")
+    acc_sub.add_parser("remove", help="forget the account (its feeds stay, as local feeds)")
+
+    sy = sub.add_parser("sync", help="sync with the account's server (send, then pull)")
+    sy.add_argument("--prefetch", action="store_true", help="also fetch full text of new stories")
+    sy.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    sy.add_argument(
+        "--days",
+        type=int,
+        default=14,
+        metavar="N",
+        help="the first sync takes read items of the last N days (unread and starred: all)",
+    )
+
+    mk = sub.add_parser(
+        "mark",
+        help="mark stories read, unread, starred or unstarred (sent to the sync server too)",
+        description="tuinews mark ID... read|unread|star|unstar, or tuinews mark --feed F --all"
+        " read. Stories of the sync server's feeds are queued for it (sent at the next sync).",
+    )
+    mk.add_argument("args", nargs="+", metavar="ID... ACTION")
+    mk.add_argument("--feed", metavar="F", help="with --all: this feed (id, URL or title)")
+    mk.add_argument("--all", action="store_true", help="every story (of --feed, or of all feeds)")
+
+
+def _password(user: str, url: str) -> str:
+    import getpass
+    import os
+
+    password = os.environ.get("TUINEWS_PASSWORD")
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        raise TuinewsError("no password: set TUINEWS_PASSWORD (no terminal to ask on)")
+    try:
+        return getpass.getpass(f"password for {user} at {url}: ")
+    except EOFError as exc:
+        raise TuinewsError("no password given") from exc
+
+
+def cmd_account(service, args, config) -> int:  # type: ignore[no-untyped-def]
+    if args.account_command == "add":
+        password = _password(args.user, args.url)
+        account = service.add_account(args.kind, args.url, args.user, password)
+        _out(f"logged in as {account.user} at {account.url}; run `tuinews sync`")
+        return EXIT_OK
+    if args.account_command == "remove":
+        pending = service.sync_status()["pending"] if service.account() else 0
+        had, dropped = service.remove_account()
+        if not had:
+            _out("no sync account")
+            return EXIT_OK
+        _out(
+            "account removed; its feeds stay as local feeds"
+            + (f" ({dropped} unsent changes dropped)" if dropped or pending else "")
+        )
+        return EXIT_OK
+    account = service.account()
+    if account is None:
+        _out("no sync account: add one with `tuinews account add greader URL --user NAME`")
+        return EXIT_OK
+    status = service.sync_status()
+    feeds = len(service.account_feed_ids())
+    last = status["last_sync"]
+    when = _age(_from_ts(last)) if last else "never"
+    _out(f"{account.kind}  {clean_text(account.user)}  {account.url}")
+    _out(f"  {feeds} feeds; last sync: {when}; {status['pending']} changes waiting to be sent")
+    if status["last_error"]:
+        _out(f"  last error: {clean_text(status['last_error'])}")
+    return EXIT_OK
+
+
+def _from_ts(value: int):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(int(value), UTC)
+
+
+def cmd_sync(service, args, config) -> int:  # type: ignore[no-untyped-def]
+    quiet = args.quiet
+    shown: dict[str, int] = {}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if quiet or not total or not done:
+            return
+        # At most every 10% of a phase, and its end.
+        step = max(1, total // 10)
+        if done == total or done - shown.get(phase, -step) >= step:
+            shown[phase] = done
+            _out(f"[{phase} {done}/{total}]", sys.stderr)
+
+    summary = service.sync(progress=progress, recent_days=max(0, args.days))
+    fetched = failed = 0
+    if summary.new_story_ids and (args.prefetch or config.prefetch):
+        fetched, failed = service.fetch_articles(summary.new_story_ids)
+    _out(
+        f"synced: {summary.sent} changes sent, {summary.feeds} feeds"
+        + (f" ({summary.feeds_added} new)" if summary.feeds_added else "")
+        + (f", {summary.feeds_removed} removed" if summary.feeds_removed else "")
+        + f", {summary.new_stories} new stories, {summary.state_changes} read/star changes"
+        + (f"; articles: {fetched} stored, {failed} failed" if fetched or failed else "")
+        + f" ({summary.requests} requests, {summary.seconds:.1f} s)"
+    )
+    for warning in summary.warnings[:20]:
+        _out(f"  warning: {clean_text(warning)}", sys.stderr)
+    if len(summary.warnings) > 20:
+        _out(f"  ... and {len(summary.warnings) - 20} more warnings", sys.stderr)
+    return EXIT_FAIL if summary.warnings else EXIT_OK
+
+
+_MARKS = ("read", "unread", "star", "unstar")
+
+
+def cmd_mark(service, args, config) -> int:  # type: ignore[no-untyped-def]
+    from .core.service import iter_ids
+
+    *ids, action = args.args
+    if action not in _MARKS:
+        raise TuinewsError(f"the last argument must be one of {', '.join(_MARKS)}: not {action!r}")
+    if args.all:
+        if ids:
+            raise TuinewsError("--all takes no story ids")
+        if action != "read":
+            raise TuinewsError("--all only marks read")
+        feed = service.find_feed(args.feed) if args.feed else None
+        count = service.store.mark_feed_read(feed.id if feed else None)
+        where = clean_text(feed.title) if feed else "all feeds"
+        _out(f"{count} stories marked read ({where})")
+        return EXIT_OK
+    if args.feed:
+        raise TuinewsError("--feed goes with --all")
+    if not ids:
+        raise TuinewsError("give story ids (see `tuinews list`), or --all")
+    count = service.mark(iter_ids(ids), action)
+    _out(f"{count} {'story' if count == 1 else 'stories'} marked {action}")
+    return EXIT_OK
+
+
+def _add_on_account(service, args) -> int:  # type: ignore[no-untyped-def]
+    service.subscribe_on_account(args.url, args.folder)
+    try:
+        summary = service.sync()
+    except TuinewsError as exc:
+        _out(f"queued: the sync server subscribes at the next sync ({clean_text(exc.message)})")
+        return EXIT_OK
+    for warning in summary.warnings:
+        _out(f"tuinews: {clean_text(warning)}", sys.stderr)
+    if summary.warnings:
+        return EXIT_FAIL
+    _out(f"subscribed on the sync server: {args.url} ({summary.new_stories} new stories)")
+    return EXIT_OK
+
+
 _COMMANDS = {
     "add": cmd_add,
     "remove": cmd_remove,
@@ -427,6 +604,9 @@ _COMMANDS = {
     "related": cmd_related,
     "import-opml": cmd_import_opml,
     "export-opml": cmd_export_opml,
+    "account": cmd_account,
+    "sync": cmd_sync,
+    "mark": cmd_mark,
 }
 
 

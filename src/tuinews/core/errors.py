@@ -59,3 +59,27 @@ class NotFoundError(TuinewsError):
 
 class ExportError(TuinewsError):
     """An export could not be written (existing file without force, bad directory...)."""
+
+
+class SyncError(TuinewsError):
+    """Talking to the sync server failed (issue 16).
+
+    Attributes:
+        auth: the server refused the login or the saved token (log in again).
+        network: the server could not be reached, timed out or failed (5xx): worth retrying
+            later; local changes stay queued.
+        status: the HTTP status when the server answered with an error, else ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        auth: bool = False,
+        network: bool = False,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.auth = auth
+        self.network = network
+        self.status = status

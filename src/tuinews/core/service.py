@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import http1
 from .blobs import pack_page
-from .errors import ExtractError, FetchError, NotFoundError, ParseError, TuinewsError
+from .errors import (
+    ExtractError,
+    FetchError,
+    NotFoundError,
+    ParseError,
+    SyncError,
+    TuinewsError,
+)
 from .export import export_filename, export_markdown, write_export
 from .fetch import Fetcher, FetchLimits, FetchResult, retry_at
 from .models import (
@@ -39,6 +46,8 @@ from .writer import BatchWriter
 
 if TYPE_CHECKING:
     from .extract import ExtractorPool
+    from .sync.account import Account
+    from .sync.engine import SyncProgress, SyncSummary
 
 # The parsers (lxml, feedparser-rs) and the extraction module are imported where they are used:
 # a refresh of many feeds parses in worker processes, and the refresh's own process then never
@@ -124,6 +133,8 @@ class Service:
         fetcher: Fetcher | None = None,
     ) -> None:
         self.store = Store(db_path)
+        # The sync account's file and lock live beside the cache.
+        self.data_dir = Path(db_path).parent
         self.fetcher = fetcher or Fetcher(limits)
         self._extract_workers = extract_workers or max(1, min(2, multiprocessing.cpu_count()))
         self._extract_timeout = extract_timeout
@@ -283,8 +294,10 @@ class Service:
             feeds = [f for f in all_feeds if f.id in wanted]
         else:
             feeds = all_feeds
-        # The pseudo-feed of pages opened from related links has nothing to fetch.
-        feeds = [f for f in feeds if f.url != LINKED_PAGES_URL]
+        # The pseudo-feed of pages opened from related links has nothing to fetch; the sync
+        # server's feeds come from the server (a sync), not from their sites.
+        synced = self.account_feed_ids()
+        feeds = [f for f in feeds if f.url != LINKED_PAGES_URL and f.id not in synced]
         summary = RefreshSummary()
         new_ids: list[int] = []
         summary.results, new_ids = asyncio.run(
@@ -782,6 +795,148 @@ class Service:
         from . import feeds as feedmod  # noqa: PLC0415 - lazy, see the imports
 
         return feedmod.write_opml((f.title, f.url, f.site_url) for f in self.store.feeds())
+
+    # -- sync with a Google Reader API server (issue 16) ---------------------------------
+
+    def account(self) -> Account | None:
+        """The sync account, or None."""
+        from .sync.account import load_account
+
+        return load_account(self.data_dir)
+
+    def account_feed_ids(self) -> set[int]:
+        """The feeds the sync server carries (none without an account)."""
+        from .sync.engine import account_feed_ids
+
+        return account_feed_ids(self.store)
+
+    def add_account(self, kind: str, url: str, user: str, password: str) -> Account:
+        """Log in and keep the server's token (never the password).
+
+        An address without the API's path is tried with FreshRSS's (``/api/greader.php``)
+        when the address itself is not an API. Another server or user than the saved one
+        starts afresh: the cache forgets the old server's ids and queued changes (its feeds
+        stay, as local feeds).
+
+        Raises:
+            SyncError: wrong password, not a Google Reader API, unreachable...
+        """
+        from .sync.account import Account, save_account
+        from .sync.engine import forget_server
+        from .sync.greader import GReaderClient
+
+        if kind != "greader":
+            raise SyncError(f"unknown account kind {kind!r} (only greader is supported)")
+        url = url.strip().rstrip("/")
+        if "://" not in url:
+            url = "https://" + url
+        candidates = [url]
+        if not url.endswith("greader.php"):
+            candidates.append(url + "/api/greader.php")
+        token = ""
+        error: SyncError | None = None
+        for candidate in candidates:
+            with GReaderClient(candidate, timeout=self.fetcher.limits.read_timeout) as client:
+                try:
+                    token = client.login(user, password)
+                    url = candidate
+                    error = None
+                    break
+                except SyncError as exc:
+                    if error is None:
+                        error = exc
+                    if exc.auth or exc.network:
+                        break
+        if error is not None:
+            raise error
+        old = self.account()
+        if old is not None and (old.url, old.user) != (url, user):
+            forget_server(self.store)
+        account = Account(kind=kind, url=url, user=user, token=token)
+        save_account(self.data_dir, account)
+        return account
+
+    def remove_account(self) -> tuple[bool, int]:
+        """Forget the account: (was there one, queued changes dropped). Its feeds and
+        stories stay, as local feeds."""
+        from .sync.account import remove_account
+        from .sync.engine import forget_server
+
+        dropped = forget_server(self.store)
+        return remove_account(self.data_dir), dropped
+
+    def sync(
+        self,
+        *,
+        progress: SyncProgress | None = None,
+        cancel: threading.Event | None = None,
+        recent_days: int = 14,
+    ) -> SyncSummary:
+        """One sync with the account's server: send queued changes, then pull.
+
+        Raises:
+            SyncError: no account, or the server failed (what was done stays done; queued
+                changes stay queued).
+        """
+        from .sync.engine import Sync, sync_lock
+        from .sync.greader import GReaderClient
+
+        account = self.account()
+        if account is None:
+            raise SyncError(
+                "no sync account: add one with `tuinews account add greader URL --user NAME`"
+            )
+        with (
+            sync_lock(self.data_dir),
+            GReaderClient(
+                account.url, account.token, timeout=self.fetcher.limits.read_timeout
+            ) as client,
+        ):
+            return Sync(
+                self.store, client, recent_days=recent_days, progress=progress, cancel=cancel
+            ).run()
+
+    def sync_status(self) -> dict[str, Any]:
+        """For the status line and ``account list``: last sync, last error, queued changes."""
+        from .sync.engine import get_state, pending_changes
+
+        return {
+            "last_sync": get_state(self.store, "last_sync"),
+            "last_error": get_state(self.store, "last_error"),
+            "pending": pending_changes(self.store),
+        }
+
+    def subscribe_on_account(self, url: str, folder: str | None = None) -> None:
+        """Queue a subscription on the sync server (it fetches the feed itself)."""
+        from .sync.engine import queue_subscribe
+
+        if self.account() is None:
+            raise SyncError("no sync account: `tuinews account add greader URL --user NAME`")
+        url = url.strip()
+        if "://" not in url:
+            url = "https://" + url
+        queue_subscribe(self.store, url, folder)
+
+    def mark(self, story_ids: Sequence[int], action: str) -> int:
+        """``read``, ``unread``, ``star`` or ``unstar`` stories (queued for the sync server
+        when it carries them). Returns how many stories there were.
+
+        Raises:
+            NotFoundError: an id that is not a story (nothing is changed then).
+        """
+        stories = self.store.stories_by_ids(list(story_ids))
+        found = {s.id for s in stories}
+        missing = [i for i in story_ids if i not in found]
+        if missing:
+            raise NotFoundError(f"no story with id {missing[0]} (see `tuinews list`)")
+        if action in ("read", "unread"):
+            self.store.set_read(list(found), action == "read")
+        elif action in ("star", "unstar"):
+            for story_id in found:
+                self.store.set_starred(story_id, action == "star")
+        else:
+            raise TuinewsError(f"unknown mark {action!r}: read, unread, star or unstar")
+        return len(found)
 
     # -- the bundled samples ---------------------------------------------------------------
 

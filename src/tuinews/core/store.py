@@ -35,7 +35,7 @@ from .models import Article, ExtractedArticle, Feed, ParsedEntry, ParsedFeed, Re
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _MIGRATIONS: list[str] = [
     # 1: the first schema.
@@ -127,6 +127,33 @@ _MIGRATIONS: list[str] = [
     # server's labels map to it.
     """
     ALTER TABLE feeds ADD COLUMN folder TEXT;
+    """,
+    # 5 (issue 16, sync): which feeds and stories a Google Reader API server knows (its stream
+    # and item ids), the outbox of local changes not yet sent to it (written in the same
+    # transaction as the change), and the sync's own state (how far it got).
+    """
+    CREATE TABLE sync_feeds (
+        stream_id TEXT PRIMARY KEY,
+        feed_id   INTEGER NOT NULL UNIQUE REFERENCES feeds(id) ON DELETE CASCADE
+    );
+    CREATE TABLE sync_items (
+        item_id  INTEGER PRIMARY KEY,
+        story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE
+    );
+    CREATE INDEX sync_items_by_story ON sync_items (story_id);
+    CREATE TABLE sync_outbox (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        op         TEXT NOT NULL,
+        item_id    INTEGER,
+        story_id   INTEGER,
+        stream     TEXT,
+        arg        TEXT,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE sync_state (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
     """,
 ]
 
@@ -485,6 +512,11 @@ class Store:
         """Unsubscribe: the feed, its stories and their articles go, in one transaction."""
         with self.transaction() as conn:
             conn.execute(
+                "INSERT INTO sync_outbox (op, stream, created_at)"
+                " SELECT 'unsubscribe', stream_id, ? FROM sync_feeds WHERE feed_id = ?",
+                (_now(), feed_id),
+            )
+            conn.execute(
                 "DELETE FROM story_fts WHERE rowid IN (SELECT id FROM stories WHERE feed_id = ?)",
                 (feed_id,),
             )
@@ -496,6 +528,14 @@ class Store:
         """Put a feed in ``folder`` (``None`` or an empty name: in no folder)."""
         name = (folder or "").strip() or None
         with self.transaction() as conn:
+            # A feed of the sync server moves there too (at the next sync).
+            conn.execute(
+                "INSERT INTO sync_outbox (op, stream, arg, created_at)"
+                " SELECT 'folder', sf.stream_id, json_object('from', f.folder, 'to', ?), ?"
+                " FROM sync_feeds sf JOIN feeds f ON f.id = sf.feed_id"
+                " WHERE sf.feed_id = ? AND f.folder IS NOT ?",
+                (name, _now(), feed_id, name),
+            )
             cur = conn.execute("UPDATE feeds SET folder = ? WHERE id = ?", (name, feed_id))
             if cur.rowcount == 0:
                 raise NotFoundError(f"no feed with id {feed_id}")
@@ -892,6 +932,7 @@ class Store:
 
     def set_read(self, story_ids: Sequence[int], read: bool = True) -> None:
         with self.transaction() as conn:
+            self._queue_story_ops(conn, story_ids, "read" if read else "unread")
             conn.executemany(
                 "UPDATE stories SET read = ? WHERE id = ?", [(int(read), i) for i in story_ids]
             )
@@ -899,6 +940,7 @@ class Store:
     def mark_feed_read(self, feed_id: int | None) -> int:
         """Mark every story of a feed (or all, with None) read; returns how many changed."""
         with self.transaction() as conn:
+            self._queue_feed_read(conn, feed_id)
             if feed_id is None:
                 cur = conn.execute("UPDATE stories SET read = 1 WHERE read = 0")
             else:
@@ -906,6 +948,43 @@ class Store:
                     "UPDATE stories SET read = 1 WHERE read = 0 AND feed_id = ?", (feed_id,)
                 )
             return cur.rowcount
+
+    # -- the sync outbox (issue 16) --------------------------------------------------------
+    # A read/star change of a story the sync server knows is queued in the same transaction
+    # as the change itself, so it is sent at the next sync even if tuinews dies right after.
+
+    @staticmethod
+    def _queue_story_ops(conn: sqlite3.Connection, story_ids: Sequence[int], op: str) -> None:
+        """Queue ``op`` (read, unread, star, unstar) for the stories that change with it."""
+        column, value = {
+            "read": ("read", 1),
+            "unread": ("read", 0),
+            "star": ("starred", 1),
+            "unstar": ("starred", 0),
+        }[op]
+        now = _now()
+        ids = list(dict.fromkeys(story_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            conn.execute(
+                "INSERT INTO sync_outbox (op, item_id, story_id, created_at)"
+                " SELECT ?, si.item_id, s.id, ? FROM stories s"
+                " JOIN sync_items si ON si.story_id = s.id"
+                f" WHERE s.id IN ({marks}) AND s.{column} != ? ORDER BY s.id",
+                [op, now, *chunk, value],
+            )
+
+    @staticmethod
+    def _queue_feed_read(conn: sqlite3.Connection, feed_id: int | None) -> None:
+        """Queue "read" for the unread server stories of a feed (or of all feeds)."""
+        where = "" if feed_id is None else " AND s.feed_id = ?"
+        conn.execute(
+            "INSERT INTO sync_outbox (op, item_id, story_id, created_at)"
+            " SELECT 'read', si.item_id, s.id, ? FROM stories s"
+            f" JOIN sync_items si ON si.story_id = s.id WHERE s.read = 0{where} ORDER BY s.id",
+            [_now()] if feed_id is None else [_now(), feed_id],
+        )
 
     def rename_story(self, story_id: int, title: str) -> None:
         """Give a story a better title (a linked page named by its own headline)."""
@@ -915,6 +994,7 @@ class Store:
 
     def set_starred(self, story_id: int, starred: bool) -> None:
         with self.transaction() as conn:
+            self._queue_story_ops(conn, [story_id], "star" if starred else "unstar")
             conn.execute("UPDATE stories SET starred = ? WHERE id = ?", (int(starred), story_id))
 
     def next_unread(self, story_id: int | None, *, forward: bool = True) -> int | None:
