@@ -191,6 +191,10 @@ class Sync:
                 self.summary.feeds = len(subs)
             if not self._cancelled():
                 self.pull_items()
+            if not self._cancelled() and pending_changes(self.store):
+                # What the pull queued itself (a local story's read/star the server's copy
+                # lacked), and changes made here during the sync.
+                self.push()
         except SyncError as exc:
             set_state(self.store, "last_error", exc.message)
             raise
