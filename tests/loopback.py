@@ -74,6 +74,11 @@ class LoopbackServer:
                     route = route(self)
                 self._send(route)
 
+            def do_POST(self) -> None:  # noqa: N802
+                # The same routes (a sync server's login is a POST); the body is ignored.
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.do_GET()
+
             def _send(self, route: Route) -> None:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._send_inner(route)

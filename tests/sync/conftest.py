@@ -133,16 +133,15 @@ class ServerUser:
             data={"Email": self.name, "Passwd": self.password},
         )
         r.raise_for_status()
-        self.token = next(
-            line[5:] for line in r.text.splitlines() if line.startswith("Auth=")
-        )
+        self.token = next(line[5:] for line in r.text.splitlines() if line.startswith("Auth="))
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"GoogleLogin auth={self.token}"}
 
     def get(self, path: str, **params: str) -> httpx.Response:
-        r = self.http.get(f"{self.server.api}/reader/api/0/{path}", params=params,
-                          headers=self._headers())
+        r = self.http.get(
+            f"{self.server.api}/reader/api/0/{path}", params=params, headers=self._headers()
+        )
         r.raise_for_status()
         return r
 
@@ -168,21 +167,25 @@ class ServerUser:
     def subscribe(self, url: str, folder: str | None = None) -> str:
         stream = self.quickadd(url)
         if folder:
-            self.post("subscription/edit", [("ac", "edit"), ("s", stream),
-                                            ("a", f"user/-/label/{folder}")])
+            self.post(
+                "subscription/edit",
+                [("ac", "edit"), ("s", stream), ("a", f"user/-/label/{folder}")],
+            )
         return stream
 
     def subscriptions(self) -> list[dict[str, object]]:
         return list(self.get("subscription/list", output="json").json()["subscriptions"])
 
     def ids(self, stream: str, **params: str) -> list[int]:
-        refs = self.get("stream/items/ids", output="json", s=stream, n="100000",
-                        **params).json()["itemRefs"]
+        refs = self.get("stream/items/ids", output="json", s=stream, n="100000", **params).json()[
+            "itemRefs"
+        ]
         return [int(r["id"]) for r in refs]
 
     def unread_ids(self) -> set[int]:
-        return set(self.ids("user/-/state/com.google/reading-list",
-                            xt="user/-/state/com.google/read"))
+        return set(
+            self.ids("user/-/state/com.google/reading-list", xt="user/-/state/com.google/read")
+        )
 
     def starred_ids(self) -> set[int]:
         return set(self.ids("user/-/state/com.google/starred"))
@@ -214,7 +217,9 @@ def server_user(freshrss: FreshRSS) -> Iterator[ServerUser]:
     """A fresh FreshRSS user (its own subscriptions and items), logged in."""
     name = f"u{os.getpid()}x{next(_users)}"
     freshrss.php(
-        "create-user.php", f"--user={name}", f"--password={PASSWORD}",
+        "create-user.php",
+        f"--user={name}",
+        f"--password={PASSWORD}",
         f"--api-password={PASSWORD}",
     )
     user = ServerUser(freshrss, name)
@@ -250,7 +255,8 @@ def feed_xml(title: str, base: str, items: list[tuple[str, str]], *, start: int 
 def article_html(title: str) -> bytes:
     body = " ".join(
         f"{title} paragraph {i}: the council met on Tuesday to discuss the harbour works, "
-        "the new ferry timetable and the budget for the coming winter season." for i in range(8)
+        "the new ferry timetable and the budget for the coming winter season."
+        for i in range(8)
     )
     return (
         f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"

@@ -205,8 +205,9 @@ def test_changes_to_subscriptions_made_elsewhere_are_pulled(
     _login(service, server_user)
     service.sync()
     server_user.post("subscription/edit", [("ac", "unsubscribe"), ("s", gone)])
-    server_user.post("subscription/edit", [("ac", "edit"), ("s", moved),
-                                           ("a", "user/-/label/Elsewhere")])
+    server_user.post(
+        "subscription/edit", [("ac", "edit"), ("s", moved), ("a", "user/-/label/Elsewhere")]
+    )
 
     summary = service.sync()
 

@@ -163,16 +163,17 @@ class GReaderClient:
                 auth=True,
                 status=status,
             )
+        if status in (404, 405, 501):
+            raise SyncError(
+                f"{self.api_url} is not a Google Reader API (HTTP {status} at {path.split('?')[0]})",
+                status=status,
+            )
         if status >= 500:
             raise SyncError(
                 f"the sync server {host} failed (HTTP {status} at {path.split('?')[0]}); "
                 "try again later",
                 network=True,
                 status=status,
-            )
-        if status == 404:
-            raise SyncError(
-                f"{self.api_url} is not a Google Reader API (HTTP 404 at {path})", status=404
             )
         if status >= 400:
             raise SyncError(f"the sync server {host} refused {path} (HTTP {status})", status=status)
