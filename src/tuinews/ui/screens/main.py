@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +44,8 @@ from ..widgets.story_list import Clock, StoryList, utc_now
 from .dialogs import ConfirmDialog, InputDialog
 
 if TYPE_CHECKING:
+    from tuinews.core.sync.engine import SyncSummary
+
     from ..app import TuinewsApp
 
 log = logging.getLogger(__name__)
@@ -126,6 +128,31 @@ class MainScreen(Screen[None]):
             """What the refresh did."""
             self.label = label
             """What was refreshed ("all feeds", a feed's title, "the samples")."""
+
+    class SyncProgress(Message):
+        """The sync moved on (issue 16). Later progress replaces earlier progress."""
+
+        def __init__(self, phase: str, done: int, total: int) -> None:
+            super().__init__()
+            self.phase = phase
+            """"sending", "feeds", "items" or "state"."""
+            self.done = done
+            """Steps of the phase done."""
+            self.total = total
+            """Steps of the phase (0: not known yet)."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, MainScreen.SyncProgress)
+
+    class SyncDone(Message):
+        """A sync finished (``summary``) or failed (``error``); None when there is no account."""
+
+        def __init__(self, summary: SyncSummary | None, error: str | None) -> None:
+            super().__init__()
+            self.summary = summary
+            """What the sync did."""
+            self.error = error
+            """Why it failed (one line), else None."""
 
     class ArticleFetched(Message):
         """A story's full text arrived (or the page had none: ``article.error``)."""
@@ -228,6 +255,7 @@ class MainScreen(Screen[None]):
         """How often the lists were re-read (the refresh throttle's tests read it)."""
         self._history: list[int] = []
         self._cancel_refresh: threading.Event | None = None
+        self._cancel_sync: threading.Event | None = None
         self._search_query: str | None = None
 
     @property
@@ -286,6 +314,7 @@ class MainScreen(Screen[None]):
         if self._load_samples:
             self.status.activity = "loading the samples…"
             self.run_refresh(None, samples=True)
+        self.run_sync()
 
     def save_position(self) -> None:
         """Remember the feed, the story and the article's scroll for the next start."""
@@ -622,6 +651,57 @@ class MainScreen(Screen[None]):
         self.stories.reload()
         self.update_status_position()
 
+    # -- sync with the account's server (issue 16) -------------------------------------------
+
+    def run_sync(self) -> None:
+        """Sync in the background (nothing happens without an account)."""
+        if self._cancel_sync is not None:
+            return  # one at a time; the running one sends what is queued by now too
+        self._cancel_sync = threading.Event()
+        self.sync_worker(self._cancel_sync)
+
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
+    def sync_worker(self, cancel: threading.Event) -> None:
+        """One sync in a thread, reporting its phases; failures become a status line."""
+        if self.service.account() is None:
+            self.post_message(self.SyncDone(None, None))
+            return
+
+        def progress(phase: str, done: int, total: int) -> None:
+            self.post_message(self.SyncProgress(phase, done, total))
+
+        self.post_message(self.SyncProgress("connecting", 0, 0))
+        try:
+            summary = self.service.sync(progress=progress, cancel=cancel)
+        except TuinewsError as exc:
+            self.post_message(self.SyncDone(None, exc.message))
+            return
+        self.post_message(self.SyncDone(summary, None))
+
+    @on(SyncProgress)
+    def show_sync_progress(self, event: SyncProgress) -> None:
+        count = f" {event.done}/{event.total}" if event.total else ""
+        self.status.sync = f"sync: {event.phase}{count}…"
+        if event.phase in ("items", "feeds") and event.done:
+            self.reload_lists_soon()
+
+    @on(SyncDone)
+    def finish_sync(self, event: SyncDone) -> None:
+        self._cancel_sync = None
+        if event.error is not None:
+            self.status.sync = f"sync failed: {clean_text(event.error)}"
+            self.reload_lists()
+            return
+        summary = event.summary
+        if summary is None:
+            self.status.sync = ""
+            return
+        when = datetime.now(UTC).astimezone(self._timezone).strftime("%H:%M")
+        self.status.sync = f"synced {when}: {summary.new_stories} new"
+        if summary.warnings:
+            self.status.sync += f", {len(summary.warnings)} skipped"
+        self.reload_lists()
+
     # -- worker failures -------------------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -635,6 +715,9 @@ class MainScreen(Screen[None]):
             self.status.activity = ""
             self._cancel_refresh = None
             self.reload_lists()
+        elif event.worker.group == "sync":
+            self._cancel_sync = None
+            self.status.sync = f"sync failed: {clean_text(message)}"
         elif event.worker.group == "link":
             self.status.activity = ""
         self.notify(f"{event.worker.name}: {message}", severity="error", markup=False)
@@ -793,12 +876,17 @@ class MainScreen(Screen[None]):
     def action_refresh_feed(self) -> None:
         choice = self.feeds.current
         if choice is not None and choice.feed is not None:
-            self.run_refresh([choice.feed.id])
+            if choice.feed.id in self.service.account_feed_ids():
+                self.run_sync()  # the server's feeds come from the server
+            else:
+                self.run_refresh([choice.feed.id])
         else:
             self.run_refresh(None)
+            self.run_sync()
 
     def action_refresh_all(self) -> None:
         self.run_refresh(None)
+        self.run_sync()
 
     def action_cancel(self) -> None:
         if self._cancel_refresh is not None:

@@ -15,6 +15,8 @@ class StatusLine(Static):
     """Where the cursor is ("12/340 · Unread")."""
     activity: reactive[str] = reactive("")
     """Background work ("refreshing 3/12 feeds, 1 failed")."""
+    sync: reactive[str] = reactive("")
+    """The sync with the account's server: its progress, or its last result or error."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
@@ -24,4 +26,7 @@ class StatusLine(Static):
         if self.activity:
             text.append("  ")
             text.append(self.activity, style="bold")
+        if self.sync:
+            text.append("  ")
+            text.append(self.sync, style="bold red" if "failed" in self.sync else "dim")
         return text
