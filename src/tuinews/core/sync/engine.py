@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import html
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -41,6 +43,7 @@ from typing import Any
 from ..errors import SyncError
 from ..models import ParsedEntry, ParsedFeed
 from ..store import Store
+from ..text import clean_text
 from .greader import READ, READING_LIST, STARRED, GReaderClient, Subscription, item_id_of
 
 log = logging.getLogger(__name__)
@@ -569,6 +572,33 @@ def _drop_feed(conn: sqlite3.Connection, feed_id: int) -> None:
     conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
 
 
+_BLOCK = re.compile(
+    r"(?i)<\s*(?:/?(?:p|div|li|h[1-6]|blockquote|tr|section|article)\b[^>]*|br\s*/?)>"
+)
+_SKIP = re.compile(r"(?is)<(script|style|template)\b.*?</\1\s*>")
+_TAG = re.compile(r"(?s)<[^>]*>")
+SUMMARY_CHARS = 2_000
+
+
+def summary_text(fragment: str, limit: int = SUMMARY_CHARS) -> str:
+    """Plain text of an item's HTML, in paragraphs, for the list and the search index.
+
+    By pattern, not with lxml: the sync runs beside the app, and loading lxml's C extension
+    there held the app's event loop for 130 ms (bench/RESULTS.md). The full HTML is kept
+    too, and the reader extracts it properly when it shows the story.
+    """
+    text = _SKIP.sub(" ", fragment[: limit * 20])
+    text = _BLOCK.sub("\n\n", text)
+    text = html.unescape(_TAG.sub(" ", text))
+    paragraphs = (" ".join(p.split()) for p in clean_text(text, keep_newlines=True).split("\n\n"))
+    out = "\n\n".join(p for p in paragraphs if p)
+    if len(out) > limit:
+        cut = out[:limit]
+        space = cut.rfind(" ")
+        out = (cut[:space] if space > limit * 0.8 else cut).rstrip() + "…"
+    return out
+
+
 def _first_href(value: Any) -> str | None:
     if isinstance(value, list):
         for link in value:
@@ -582,9 +612,6 @@ def _first_href(value: Any) -> str | None:
 def _parse_item(raw: Any) -> tuple[int, str, ParsedEntry, set[str] | None] | str:
     """One item of ``stream/items/contents`` -> (item id, stream id, entry, categories), or
     why it was skipped."""
-    from ..feeds import SUMMARY_CHARS, _html_to_text  # noqa: PLC0415 - lazy, heavy (lxml)
-    from ..text import clean_text  # noqa: PLC0415
-
     if not isinstance(raw, dict):
         return "a malformed item from the server was skipped (not an object)"
     raw_id = raw.get("id")
@@ -626,7 +653,7 @@ def _parse_item(raw: Any) -> tuple[int, str, ParsedEntry, set[str] | None] | str
         title=title,
         author=author,
         published=published,
-        summary=_html_to_text(html, limit=SUMMARY_CHARS) if html else "",
+        summary=summary_text(html) if html else "",
         content_html=html if len(html) > 200 else None,
     )
     return item_id, stream_id, entry, categories
