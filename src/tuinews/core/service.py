@@ -896,6 +896,83 @@ class Service:
                 self.store, client, recent_days=recent_days, progress=progress, cancel=cancel
             ).run()
 
+    def sync_in_child(
+        self,
+        *,
+        progress: SyncProgress | None = None,
+        cancel: threading.Event | None = None,
+        recent_days: int = 14,
+    ) -> SyncSummary:
+        """:meth:`sync` in a child process (:mod:`.sync.child`), for the app: the sync's JSON
+        parsing and writes then never hold the app's event loop (they share no GIL). Setting
+        ``cancel`` kills the child (safe at any point; the next sync goes on from there).
+
+        Raises:
+            SyncError: as :meth:`sync`.
+        """
+        import json
+        import subprocess
+        import sys
+
+        from .sync.engine import SyncSummary
+
+        if self.account() is None:
+            raise SyncError(
+                "no sync account: add one with `tuinews account add greader URL --user NAME`"
+            )
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tuinews.core.sync.child",
+                str(self.store.path),
+                "--days",
+                str(recent_days),
+                "--timeout",
+                str(self.fetcher.limits.read_timeout),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        watcher: threading.Thread | None = None
+        if cancel is not None:
+
+            def watch() -> None:
+                while proc.poll() is None:
+                    if cancel.wait(0.1):
+                        proc.kill()
+                        return
+
+            watcher = threading.Thread(target=watch, name="sync-cancel", daemon=True)
+            watcher.start()
+        result: dict[str, Any] = {}
+        assert proc.stdout is not None
+        try:
+            for line in proc.stdout:
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    continue
+                if "progress" in message and progress is not None:
+                    phase, done, total = message["progress"]
+                    progress(str(phase), int(done), int(total))
+                elif "summary" in message or "error" in message:
+                    result = message
+        finally:
+            proc.stdout.close()
+            code = proc.wait()
+            if watcher is not None:
+                watcher.join(timeout=1)
+        if "summary" in result:
+            return SyncSummary(**result["summary"])
+        if "error" in result:
+            raise SyncError(str(result["error"]), auth=bool(result.get("auth")))
+        if cancel is not None and cancel.is_set():
+            raise SyncError("the sync was stopped")
+        raise SyncError(f"the sync stopped unexpectedly (exit {code}; see tuinews.log)")
+
     def sync_status(self) -> dict[str, Any]:
         """For the status line and ``account list``: last sync, last error, queued changes."""
         from .sync.engine import get_state, pending_changes

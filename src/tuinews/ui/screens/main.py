@@ -57,6 +57,8 @@ SIDEBAR_MIN_WIDTH = 100
 HISTORY_LIMIT = 50
 RELOAD_INTERVAL = 0.25
 """During a refresh the lists are re-read at most this often (seconds)."""
+SYNC_RELOAD_INTERVAL = 1.0
+"""During a sync the lists are re-read at most this often (seconds)."""
 
 
 class MainScreen(Screen[None]):
@@ -672,7 +674,8 @@ class MainScreen(Screen[None]):
 
         self.post_message(self.SyncProgress("connecting", 0, 0))
         try:
-            summary = self.service.sync(progress=progress, cancel=cancel)
+            # In a child process: the sync's parsing and writes never hold the event loop.
+            summary = self.service.sync_in_child(progress=progress, cancel=cancel)
         except TuinewsError as exc:
             self.post_message(self.SyncDone(None, exc.message))
             return
@@ -682,7 +685,11 @@ class MainScreen(Screen[None]):
     def show_sync_progress(self, event: SyncProgress) -> None:
         count = f" {event.done}/{event.total}" if event.total else ""
         self.status.sync = f"sync: {event.phase}{count}…"
-        if event.phase in ("items", "feeds") and event.done:
+        # New stories show as they come, but the lists are re-read at most once a second
+        # here: each re-read races the sync's commits for the cache, and a read that lands on
+        # a commit waits for it (the spikes of bench/RESULTS.md's frame gaps).
+        due = time.monotonic() - self._last_reload >= SYNC_RELOAD_INTERVAL
+        if event.phase in ("items", "feeds") and event.done and due:
             self.reload_lists_soon()
 
     @on(SyncDone)
