@@ -89,7 +89,10 @@ def serve_feeds(feeds: int, per_feed: int) -> tuple[ThreadingHTTPServer, int]:
 def start_freshrss(data_dir: Path, port: int) -> int:
     out = subprocess.run(
         ["bash", str(START_SH), str(data_dir), str(port)],
-        capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=True,
+        stdin=subprocess.DEVNULL,
     )
     return int(out.stdout.strip().splitlines()[-1])
 
@@ -118,8 +121,11 @@ def main() -> None:
         for f in range(args.feeds):
             client.subscription_edit("subscribe", f"feed/http://127.0.0.1:{site_port}/f{f}.xml")
         on_server = len(client.item_ids(READING_LIST))
-        print(f"FreshRSS subscribed to {args.feeds} feeds, {on_server} items, "
-              f"in {time.monotonic() - t0:.1f} s", flush=True)
+        print(
+            f"FreshRSS subscribed to {args.feeds} feeds, {on_server} items, "
+            f"in {time.monotonic() - t0:.1f} s",
+            flush=True,
+        )
 
         rows: list[tuple[str, float, int]] = []
         firsts, seconds, req1, req2 = [], [], [], []
@@ -135,10 +141,17 @@ def main() -> None:
                 req2.append(s2.requests)
                 assert s1.new_stories == on_server, (s1.new_stories, on_server)
                 assert s2.new_stories == 0
-            print(f"run {run}: first {s1.seconds:.2f} s / {s1.requests} requests, "
-                  f"second {s2.seconds:.3f} s / {s2.requests} requests", flush=True)
-        rows.append(("first sync (tuinews)", statistics.median(firsts), int(statistics.median(req1))))
-        rows.append(("second sync, nothing new", statistics.median(seconds), int(statistics.median(req2))))
+            print(
+                f"run {run}: first {s1.seconds:.2f} s / {s1.requests} requests, "
+                f"second {s2.seconds:.3f} s / {s2.requests} requests",
+                flush=True,
+            )
+        rows.append(
+            ("first sync (tuinews)", statistics.median(firsts), int(statistics.median(req1)))
+        )
+        rows.append(
+            ("second sync, nothing new", statistics.median(seconds), int(statistics.median(req2)))
+        )
 
         # The two ways of pulling the items, HTTP + JSON only (no storing), interleaved.
         pulls: dict[str, list[float]] = {"contents": [], "ids": []}
@@ -153,9 +166,12 @@ def main() -> None:
                 params = {"output": "json", "n": "1000"}
                 if cont:
                     params["c"] = cont
-                r = httpx.get(f"{api}/reader/api/0/stream/contents/reading-list", params=params,
-                              headers={"Authorization": f"GoogleLogin auth={client.token}"},
-                              timeout=600)
+                r = httpx.get(
+                    f"{api}/reader/api/0/stream/contents/reading-list",
+                    params=params,
+                    headers={"Authorization": f"GoogleLogin auth={client.token}"},
+                    timeout=600,
+                )
                 data = json.loads(r.text)
                 n += 1
                 cont = data.get("continuation")
@@ -165,46 +181,75 @@ def main() -> None:
             reqs["contents"] = n
             t = time.monotonic()
             before = c.requests.total
-            ids = sorted(set(c.item_ids(READING_LIST)) | set(c.item_ids(READING_LIST, exclude=READ))
-                         | set(c.item_ids(STARRED)))
+            ids = sorted(
+                set(c.item_ids(READING_LIST))
+                | set(c.item_ids(READING_LIST, exclude=READ))
+                | set(c.item_ids(STARRED))
+            )
             for start in range(0, len(ids), 500):
                 c.items(ids[start : start + 500])
             pulls["ids"].append(time.monotonic() - t)
             reqs["ids"] = c.requests.total - before
             c.close()
-        rows.append(("pull only: stream/contents n=1000 + continuation",
-                     statistics.median(pulls["contents"]), reqs["contents"]))
-        rows.append(("pull only: 3 id lists + items/contents x500",
-                     statistics.median(pulls["ids"]), reqs["ids"]))
+        rows.append(
+            (
+                "pull only: stream/contents n=1000 + continuation",
+                statistics.median(pulls["contents"]),
+                reqs["contents"],
+            )
+        )
+        rows.append(
+            (
+                "pull only: 3 id lists + items/contents x500",
+                statistics.median(pulls["ids"]),
+                reqs["ids"],
+            )
+        )
 
         gap_runs = []
         for run in range(args.runs):
             synced = frame_gaps(api, tmp / f"home-app{run}")
-            idle = frame_gaps(api, tmp / f"home-idle{run}", account=False,
-                              duration=synced["sync"])
+            idle = frame_gaps(api, tmp / f"home-idle{run}", account=False, duration=synced["sync"])
             gap_runs.append((synced, idle))
-            print(f"gaps run {run}: sync max {synced['max']:.0f} p99 {synced['p99']:.0f} ms;"
-                  f" idle max {idle['max']:.0f} p99 {idle['p99']:.0f} ms", flush=True)
+            print(
+                f"gaps run {run}: sync max {synced['max']:.0f} p99 {synced['p99']:.0f} ms;"
+                f" idle max {idle['max']:.0f} p99 {idle['p99']:.0f} ms",
+                flush=True,
+            )
         print()
-        print(f"| {args.items:,} items on FreshRSS, loopback, medians of {args.runs} | s | requests |")
+        print(
+            f"| {args.items:,} items on FreshRSS, loopback, medians of {args.runs} | s | requests |"
+        )
         print("|---|---|---|")
         for what, secs, n in rows:
             print(f"| {what} | {secs:.3f} | {n} |")
         per_1000 = statistics.median(req2) / (on_server / 1000)
         print(f"\nsecond sync: {per_1000:.2f} requests per 1,000 unchanged items")
-        print("\n| app, 120x40 headless, medians of runs | loop ticks | p50 ms | p99 ms | max ms | gaps > 100 ms |")
+        print(
+            "\n| app, 120x40 headless, medians of runs | loop ticks | p50 ms | p99 ms | max ms | gaps > 100 ms |"
+        )
         print("|---|---|---|---|---|---|")
-        for label, index in (("during a first sync (app start)", 0), ("idle, same time, no account", 1)):
+        for label, index in (
+            ("during a first sync (app start)", 0),
+            ("idle, same time, no account", 1),
+        ):
             runs = [r[index] for r in gap_runs]
-            med = {k: statistics.median(r[k] for r in runs) for k in ("frames", "p50", "p99", "max", "over100")}
-            print(f"| {label} | {med['frames']:.0f} | {med['p50']:.0f} | {med['p99']:.0f} |"
-                  f" {med['max']:.0f} | {med['over100']:.0f} |")
+            med = {
+                k: statistics.median(r[k] for r in runs)
+                for k in ("frames", "p50", "p99", "max", "over100")
+            }
+            print(
+                f"| {label} | {med['frames']:.0f} | {med['p50']:.0f} | {med['p99']:.0f} |"
+                f" {med['max']:.0f} | {med['over100']:.0f} |"
+            )
     finally:
         httpd.shutdown()
         os.kill(pid, signal.SIGKILL)
 
 
-def frame_gaps(api: str, home: Path, *, account: bool = True, duration: float = 0.5) -> dict[str, float]:
+def frame_gaps(
+    api: str, home: Path, *, account: bool = True, duration: float = 0.5
+) -> dict[str, float]:
     """Headless app (120x40) on an empty cache: the event loop's gaps (a 5 ms sleep's
     lateness, plus the sleep) while the start-up sync pulls everything (``account``), or for
     ``duration`` seconds of the idle app without an account (the baseline: on a loaded
