@@ -179,6 +179,7 @@ class Sync:
         self.progress = progress or (lambda phase, done, total: None)
         self.cancel = cancel
         self.summary = SyncSummary()
+        self._crawl: dict[int, int] = {}  # item id -> the server's crawl time, seconds
 
     def _cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
@@ -365,9 +366,11 @@ class Sync:
 
     def pull_items(self) -> None:
         client = self.client
-        newest = get_state(self.store, "newest_item")
+        # How far back to list: the server's crawl time of the newest item stored (its own
+        # clock, as ``ot`` is), else the window of the first sync.
+        newest = get_state(self.store, "newest_crawl")
         window = int(time.time()) - self.recent_days * 86400
-        since = window if newest is None else max(window, int(newest) // 1_000_000)
+        since = window if newest is None else max(window, int(newest))
         self.progress("items", 0, 0)
         recent = client.item_ids(READING_LIST, newer_than=since)
         unread = client.item_ids(READING_LIST, exclude=READ)
@@ -391,16 +394,14 @@ class Sync:
             return
         self.progress("state", 0, 0)
         self._apply_state(unread_set, starred_set)
-        if recent:
-            # The next sync lists items from here on; not past an item that could not be
-            # stored, so it is tried again.
-            newest_ok = max((i for i in recent if i not in failed), default=None)
-            oldest_failed = min((i for i in recent if i in failed), default=None)
-            mark = newest_ok
-            if oldest_failed is not None:
-                mark = oldest_failed - 1
+        recent_set = set(recent)
+        if recent and not (failed & recent_set):
+            # The next sync lists items from here on; not while an item of this list could
+            # not be stored, so that it is tried again.
+            crawled = [self._crawl[i] for i in recent_set if i in self._crawl]
+            mark = max(crawled, default=None)
             if mark is not None and (newest is None or mark > int(newest)):
-                set_state(self.store, "newest_item", mark)
+                set_state(self.store, "newest_crawl", mark)
 
     def _store_items(self, items: Sequence[Any], unread: set[int], starred: set[int]) -> set[int]:
         """Store one batch of server items in one transaction; returns the item ids stored."""
@@ -411,7 +412,9 @@ class Sync:
             if isinstance(parsed, str):
                 self.summary.warnings.append(parsed)
                 continue
-            item_id, stream_id, entry, categories = parsed
+            item_id, stream_id, entry, categories, crawled = parsed
+            if crawled is not None:
+                self._crawl[item_id] = crawled
             feed_id = feeds.get(stream_id)
             if feed_id is None:
                 log.info("item %s of an unknown stream %r skipped", item_id, stream_id)
@@ -609,9 +612,18 @@ def _first_href(value: Any) -> str | None:
     return None
 
 
-def _parse_item(raw: Any) -> tuple[int, str, ParsedEntry, set[str] | None] | str:
-    """One item of ``stream/items/contents`` -> (item id, stream id, entry, categories), or
-    why it was skipped."""
+def _crawl_seconds(raw: dict[str, Any]) -> int | None:
+    """When the server got the item (``timestampUsec``, else ``crawlTimeMsec``), seconds."""
+    for key, scale in (("timestampUsec", 1_000_000), ("crawlTimeMsec", 1_000)):
+        value = raw.get(key)
+        if isinstance(value, str) and value.isdigit() or isinstance(value, int):
+            return int(value) // scale
+    return None
+
+
+def _parse_item(raw: Any) -> tuple[int, str, ParsedEntry, set[str] | None, int | None] | str:
+    """One item of ``stream/items/contents`` -> (item id, stream id, entry, categories, crawl
+    time), or why it was skipped."""
     if not isinstance(raw, dict):
         return "a malformed item from the server was skipped (not an object)"
     raw_id = raw.get("id")
@@ -656,4 +668,4 @@ def _parse_item(raw: Any) -> tuple[int, str, ParsedEntry, set[str] | None] | str
         summary=summary_text(html) if html else "",
         content_html=html if len(html) > 200 else None,
     )
-    return item_id, stream_id, entry, categories
+    return item_id, stream_id, entry, categories, _crawl_seconds(raw)
