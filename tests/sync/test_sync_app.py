@@ -69,3 +69,15 @@ async def test_a_failed_sync_shows_in_the_status_line(
             await pilot.press("j")  # still answering
     finally:
         service.close()
+
+
+def test_first_start_with_an_account_skips_the_samples(
+    tmp_path: Path, server_user: ServerUser
+) -> None:
+    service = make_service(tmp_path / "cache.sqlite3")
+    try:
+        assert service.needs_first_run()
+        service.add_account("greader", server_user.server.api, server_user.name, PASSWORD)
+        assert not service.needs_first_run()
+    finally:
+        service.close()

@@ -1036,7 +1036,10 @@ class Service:
 
     def needs_first_run(self) -> bool:
         """True on the very first start (empty cache, never initialised)."""
-        return not self.store.get_setting("initialized", False) and not self.store.feeds()
+        if self.store.get_setting("initialized", False) or self.store.feeds():
+            return False
+        # With a sync account the first start brings the server's feeds, not the samples.
+        return self.account() is None
 
 
 def iter_ids(values: Iterable[str]) -> list[int]:
