@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..errors import SyncError
+from ..text import clean_text
 
 if TYPE_CHECKING:
     import httpx
@@ -275,8 +276,8 @@ class GReaderClient:
                     cid = cat.get("id")
                     if not isinstance(label, str) and isinstance(cid, str):
                         label = cid.rsplit("/label/", 1)[-1] if "/label/" in cid else None
-                    if isinstance(label, str) and label.strip():
-                        folder = label.strip()
+                    if isinstance(label, str) and clean_text(label):
+                        folder = clean_text(label)
                         break
             title = sub.get("title")
             html_url = sub.get("htmlUrl")
@@ -284,7 +285,7 @@ class GReaderClient:
                 Subscription(
                     stream_id=stream_id,
                     url=url,
-                    title=title if isinstance(title, str) else "",
+                    title=clean_text(title) if isinstance(title, str) else "",
                     site_url=html_url if isinstance(html_url, str) and html_url else None,
                     folder=folder,
                 )
