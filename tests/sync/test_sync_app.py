@@ -81,3 +81,24 @@ def test_first_start_with_an_account_skips_the_samples(
         assert not service.needs_first_run()
     finally:
         service.close()
+
+
+async def test_changes_made_in_the_app_are_sent_without_a_key(
+    tmp_path: Path, server_user: ServerUser, site: Site, monkeypatch
+) -> None:
+    import tuinews.ui.screens.main as main_module
+
+    monkeypatch.setattr(main_module, "PUSH_INTERVAL", 0.2)
+    server_user.subscribe(site.publish("autopush", 5))
+    service = make_service(tmp_path / "cache.sqlite3")
+    service.add_account("greader", server_user.server.api, server_user.name, PASSWORD)
+    app = TuinewsApp(service, load_config(data_dir=tmp_path))
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = main_screen(app)
+            await wait_for(pilot, lambda: screen.stories.count == 5, timeout=30)
+            await pilot.press("enter")  # opening a story marks it read
+            await wait_for(pilot, lambda: len(server_user.unread_ids()) == 4, timeout=30)
+            assert pending_changes(service.store) == 0
+    finally:
+        service.close()

@@ -11,6 +11,7 @@ run on the UI thread: they are single indexed queries.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, tzinfo
@@ -59,6 +60,10 @@ RELOAD_INTERVAL = 0.25
 """During a refresh the lists are re-read at most this often (seconds)."""
 SYNC_RELOAD_INTERVAL = 1.0
 """During a sync the lists are re-read at most this often (seconds)."""
+PUSH_INTERVAL = 30.0
+"""How often the app looks for local changes to send to the sync server (seconds)."""
+PUSH_RETRY = 300.0
+"""After a failed sync, local changes wait this long before the app tries by itself."""
 
 
 class MainScreen(Screen[None]):
@@ -258,6 +263,7 @@ class MainScreen(Screen[None]):
         self._history: list[int] = []
         self._cancel_refresh: threading.Event | None = None
         self._cancel_sync: threading.Event | None = None
+        self._sync_failed_at = -1e9
         self._search_query: str | None = None
 
     @property
@@ -317,6 +323,8 @@ class MainScreen(Screen[None]):
             self.status.activity = "loading the samples…"
             self.run_refresh(None, samples=True)
         self.run_sync()
+        # Changes made here (read, star...) reach the server soon, not only at the next r/R.
+        self.set_interval(PUSH_INTERVAL, self.push_pending_changes)
 
     def save_position(self) -> None:
         """Remember the feed, the story and the article's scroll for the next start."""
@@ -655,6 +663,23 @@ class MainScreen(Screen[None]):
 
     # -- sync with the account's server (issue 16) -------------------------------------------
 
+    def push_pending_changes(self) -> None:
+        """Sync when changes wait in the outbox (none without an account); after a failed
+        sync, not before :data:`PUSH_RETRY` seconds."""
+        if self._cancel_sync is not None:
+            return
+        if time.monotonic() - self._sync_failed_at < PUSH_RETRY:
+            return
+        from tuinews.core.sync.engine import pending_changes
+
+        try:
+            pending = pending_changes(self.service.store)
+        except (TuinewsError, sqlite3.Error):  # a busy cache: the next tick tries again
+            log.exception("cannot count the sync outbox")
+            return
+        if pending:
+            self.run_sync()
+
     def run_sync(self) -> None:
         """Sync in the background (nothing happens without an account)."""
         if self._cancel_sync is not None:
@@ -696,6 +721,7 @@ class MainScreen(Screen[None]):
     def finish_sync(self, event: SyncDone) -> None:
         self._cancel_sync = None
         if event.error is not None:
+            self._sync_failed_at = time.monotonic()
             self.status.sync = f"sync failed: {clean_text(event.error)}"
             self.reload_lists()
             return
