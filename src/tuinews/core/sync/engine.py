@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 SyncProgress = Callable[[str, int, int], None]
 """``progress(phase, done, total)``: phase is "sending", "feeds", "items" or "state"."""
 
+CRAWL_MARGIN = 300
+"""Seconds before the newest crawl time that the next sync lists again (ids only)."""
 _STATE_OPS = {"read", "unread", "star", "unstar"}
 _EDIT_TAG = {
     "read": ("add", READ),
@@ -367,10 +369,12 @@ class Sync:
     def pull_items(self) -> None:
         client = self.client
         # How far back to list: the server's crawl time of the newest item stored (its own
-        # clock, as ``ot`` is), else the window of the first sync.
+        # clock, as ``ot`` is), else the window of the first sync. Five minutes more: an
+        # item the server was still committing when it was listed can carry an earlier time
+        # (only ids are listed; known ones are not fetched again).
         newest = get_state(self.store, "newest_crawl")
         window = int(time.time()) - self.recent_days * 86400
-        since = window if newest is None else max(window, int(newest))
+        since = window if newest is None else max(window, int(newest) - CRAWL_MARGIN)
         self.progress("items", 0, 0)
         recent = client.item_ids(READING_LIST, newer_than=since)
         unread = client.item_ids(READING_LIST, exclude=READ)
