@@ -305,3 +305,22 @@ def test_account_remove_keeps_feeds_as_local_feeds(
     assert not service.account_feed_ids()
     service.refresh()  # a local feed now: refreshed from its site
     assert service.count_stories() == 2
+
+
+def test_the_apps_sync_in_a_child_process_reports_and_can_be_stopped(
+    service: Service, server_user: ServerUser, site: Site
+) -> None:
+    import threading
+
+    from tuinews.core.errors import SyncError
+
+    server_user.subscribe(site.publish("child", 30))
+    _login(service, server_user)
+    phases: list[str] = []
+    summary = service.sync_in_child(progress=lambda phase, done, total: phases.append(phase))
+    assert summary.new_stories == 30 and "items" in phases
+    assert service.count_stories() == 30
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(SyncError, match="stopped"):
+        service.sync_in_child(cancel=cancel)

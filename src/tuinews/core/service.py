@@ -920,6 +920,11 @@ class Service:
             raise SyncError(
                 "no sync account: add one with `tuinews account add greader URL --user NAME`"
             )
+        # A crash of the child (a traceback) goes to the log, beside what it logged itself.
+        try:
+            errors: Any = open(self.data_dir / "tuinews.log", "ab")  # noqa: SIM115
+        except OSError:
+            errors = subprocess.DEVNULL
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -933,9 +938,11 @@ class Service:
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=errors,
             text=True,
         )
+        if errors is not subprocess.DEVNULL:
+            errors.close()  # the child has its own copy
         watcher: threading.Thread | None = None
         if cancel is not None:
 
