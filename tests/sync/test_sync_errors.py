@@ -240,3 +240,17 @@ def test_mark_works_for_local_feeds_without_an_account(capsys, server: LoopbackS
     assert code == 1 and "no story with id 99999" in one_error_line(err)
     code, _, err = run(capsys, "mark", ids[0], "bogus")
     assert code == 1 and "read, unread, star, unstar" in one_error_line(err)
+
+
+def test_an_oversized_answer_is_refused(capsys, server: LoopbackServer) -> None:
+    from tuinews.core.errors import SyncError
+    from tuinews.core.sync.greader import GReaderClient
+
+    server.routes["/accounts/ClientLogin"] = Route(b"Auth=" + b"x" * 5000, 200, "text/plain")
+    with (
+        GReaderClient(server.url(""), max_bytes=1000) as client,
+        pytest.raises(SyncError, match="sent more than 1,000 bytes"),
+    ):
+        client.login("alice", "pw")
+    with GReaderClient(server.url("")) as client:
+        assert client.login("alice", "pw") == "x" * 5000

@@ -25,14 +25,11 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import SyncError
 from ..text import clean_text
-
-if TYPE_CHECKING:
-    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +52,27 @@ def item_id_of(value: str) -> int:
     if value.isdigit():
         return int(value)
     raise ValueError(f"not an item id: {value[:80]!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A response, read whole (up to the client's size cap)."""
+
+    status: int
+    content_type: str
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        charset = "utf-8"
+        for part in self.content_type.split(";")[1:]:
+            key, _, value = part.strip().partition("=")
+            if key.lower() == "charset" and value:
+                charset = value.strip('"')
+        try:
+            return self.content.decode(charset, "replace")
+        except LookupError:
+            return self.content.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +107,24 @@ class GReaderClient:
         api_url: the API root (``https://host/api/greader.php`` for FreshRSS).
         token: the auth token of an earlier :meth:`login` (None: log in first).
         timeout: connect and read timeout, seconds.
+        max_bytes: the largest response body accepted.
     """
 
-    def __init__(self, api_url: str, token: str | None = None, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_bytes: int = 200 * 1024 * 1024,
+    ) -> None:
         import httpx  # noqa: PLC0415 - lazy: the app starts without it
 
         self.api_url = api_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.max_bytes = max_bytes
+        """The largest response accepted (a batch of 500 full items is a few MB)."""
         self.requests = RequestCounter()
         self._write_token: str | None = None
         self._httpx = httpx
@@ -125,7 +153,7 @@ class GReaderClient:
         params: Sequence[tuple[str, str]] | None = None,
         data: Sequence[tuple[str, str]] | None = None,
         auth: bool = True,
-    ) -> httpx.Response:
+    ) -> Answer:
         url = f"{self.api_url}/{path}"
         headers: dict[str, str] = {}
         if auth and self.token:
@@ -140,8 +168,25 @@ class GReaderClient:
         httpx = self._httpx
         host = urlsplit(self.api_url).netloc or self.api_url
         try:
-            response = self._client.request(
+            request = self._client.build_request(
                 method, url, params=list(params or ()), content=body, headers=headers
+            )
+            response = self._client.send(request, stream=True)
+            try:
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise SyncError(
+                            f"the sync server {host} sent more than {self.max_bytes:,} bytes"
+                            f" for {path.split('?')[0]}"
+                        )
+                    chunks.append(chunk)
+            finally:
+                response.close()
+            answer = Answer(
+                response.status_code, response.headers.get("content-type", ""), b"".join(chunks)
             )
         except httpx.TimeoutException as exc:
             raise SyncError(
@@ -150,7 +195,7 @@ class GReaderClient:
         except httpx.HTTPError as exc:
             reason = str(exc) or type(exc).__name__
             raise SyncError(f"cannot reach the sync server {host}: {reason}", network=True) from exc
-        status = response.status_code
+        status = answer.status
         if status in (401, 403):
             if auth:
                 raise SyncError(
@@ -178,9 +223,9 @@ class GReaderClient:
             )
         if status >= 400:
             raise SyncError(f"the sync server {host} refused {path} (HTTP {status})", status=status)
-        return response
+        return answer
 
-    def _json(self, response: httpx.Response, path: str) -> dict[str, Any]:
+    def _json(self, response: Answer, path: str) -> dict[str, Any]:
         text = response.text
         if _looks_like_html(response):
             raise SyncError(
@@ -399,8 +444,8 @@ class GReaderClient:
             raise SyncError(f"the sync server did not confirm subscription/edit ({_short(answer)})")
 
 
-def _looks_like_html(response: httpx.Response) -> bool:
-    ctype = response.headers.get("content-type", "").lower()
+def _looks_like_html(response: Answer) -> bool:
+    ctype = response.content_type.lower()
     head = response.content[:200].lstrip().lower()
     if head.startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<body")):
         return True
