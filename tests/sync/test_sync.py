@@ -324,3 +324,25 @@ def test_the_apps_sync_in_a_child_process_reports_and_can_be_stopped(
     cancel.set()
     with pytest.raises(SyncError, match="stopped"):
         service.sync_in_child(cancel=cancel)
+
+
+def test_text_from_the_server_is_stored_inert(
+    service: Service, server_user: ServerUser, site: Site
+) -> None:
+    from tests.loopback import Route
+    from tests.sync.conftest import feed_xml
+
+    evil = "Evil [bold red]markup[/] \u202eesrever\u202c \u200bend"
+    body = feed_xml(evil, site.url("/evil"), [("s0", evil)])
+    site.server.routes["/evil/feed.xml"] = Route(body)
+    server_user.subscribe(site.url("/evil/feed.xml"), "[red]Folder[/red]\u202e")
+    _login(service, server_user)
+
+    service.sync()
+
+    story = service.list_stories()[0]
+    feed = service.feeds()[0]
+    for text in (story.title, feed.title, feed.folder or ""):
+        assert "\u202e" not in text and "\u200b" not in text and "\x1b" not in text
+    assert "[bold red]markup[/]" in story.title  # kept literally, never interpreted
+    assert feed.folder and feed.folder.startswith("[red]Folder[/red]")
