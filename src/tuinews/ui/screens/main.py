@@ -27,7 +27,7 @@ from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tuinews.core.errors import FetchError, TuinewsError
@@ -38,6 +38,7 @@ from tuinews.core.text import clean_text, is_safe_url
 
 from ..widgets.article_view import ArticleState, ArticleView
 from ..widgets.feed_list import FeedChoice, FeedList
+from ..widgets.footer import ReaderFooter
 from ..widgets.related_sidebar import RelatedSidebar
 from ..widgets.status_line import StatusLine
 from ..widgets.story_list import Clock, StoryList, utc_now
@@ -50,8 +51,17 @@ log = logging.getLogger(__name__)
 
 POSITION_KEY = "ui.position"
 EXPORT_DIR_KEY = "ui.export_dir"
+LIST_WIDTH_KEY = "ui.list_width"
 SIDEBAR_MIN_WIDTH = 100
-"""Below this many columns the related sidebar hides unless asked for."""
+"""Below this many columns the related sidebar hides unless asked for, and then floats over
+the article (a drawer) instead of squeezing it."""
+SHORT_HEIGHT = 30
+"""Below this many lines the feed list gets a fixed share (All, Unread, Starred, four feeds)."""
+LIST_STEP = 4
+"""Columns one `<` / `>` takes from or gives to the story list."""
+LIST_MIN_WIDTH = 24
+ARTICLE_MIN_WIDTH = 30
+"""The story list never grows past the point where the article has fewer columns than this."""
 HISTORY_LIMIT = 50
 RELOAD_INTERVAL = 0.25
 """During a refresh the lists are re-read at most this often (seconds)."""
@@ -90,6 +100,8 @@ class MainScreen(Screen[None]):
         Binding("d", "remove_feed", "Remove feed", show=False, id="remove_feed"),
         Binding("A", "mark_all_read", "Mark all read", show=False, id="mark_all_read"),
         Binding("backslash", "toggle_sidebar", "Sidebar", show=False, id="toggle_sidebar"),
+        Binding("greater_than_sign", "widen_list", "Wider list", show=False, id="widen_list"),
+        Binding("less_than_sign", "narrow_list", "Narrower list", show=False, id="narrow_list"),
         Binding("w", "why_related", "Why related", show=False, id="why_related"),
         Binding("backspace", "back", "Back", show=False, id="back"),
         Binding("escape", "cancel", "Stop refresh / clear search", show=False, id="cancel"),
@@ -97,6 +109,8 @@ class MainScreen(Screen[None]):
 
     sidebar_shown: var[bool | None] = var(None)
     """The user's choice for the sidebar (None: automatic, by width)."""
+    list_width: var[int | None] = var(None)
+    """The feed and story pane's width in columns, as the user set it (None: by the layout)."""
 
     # -- messages from the workers -------------------------------------------------------
 
@@ -243,7 +257,7 @@ class MainScreen(Screen[None]):
             yield ArticleView(timezone=self._timezone, id="article")
             yield RelatedSidebar(clock=self._clock, id="related")
         yield StatusLine(id="status")
-        yield Footer()
+        yield ReaderFooter(id="footer")
 
     @property
     def feeds(self) -> FeedList:
@@ -266,6 +280,9 @@ class MainScreen(Screen[None]):
         return self.query_one(StatusLine)
 
     async def on_mount(self) -> None:
+        width = self.service.store.get_setting(LIST_WIDTH_KEY)
+        if isinstance(width, int):
+            self.list_width = width
         position: dict[str, Any] = self.service.store.get_setting(POSITION_KEY, {}) or {}
         self.reload_feeds(keep=str(position.get("feed") or "all"))
         choice = self.feeds.current
@@ -274,7 +291,7 @@ class MainScreen(Screen[None]):
         )
         self.show_feed_error(choice)
         self.stories.focus()
-        self._apply_sidebar()
+        self._apply_layout()
         opened = position.get("open")
         if isinstance(opened, int):
             try:
@@ -947,7 +964,38 @@ class MainScreen(Screen[None]):
         self.notify(f"Exported to {names}", markup=False)
 
     def action_toggle_sidebar(self) -> None:
-        self.sidebar_shown = not self.sidebar.display
+        shown = not self.sidebar.display
+        self.sidebar_shown = shown
+        if self.has_class("narrow"):
+            # The drawer over the article: it takes the keys while open, gives them back after.
+            if shown:
+                self.sidebar.focus_items()
+            elif self._focus_in(self.sidebar):
+                self.article.focus()
+
+    def _focus_in(self, widget: Any) -> bool:
+        focused = self.focused
+        return focused is not None and (focused is widget or widget in focused.ancestors)
+
+    def action_widen_list(self) -> None:
+        self._resize_list(LIST_STEP)
+
+    def action_narrow_list(self) -> None:
+        self._resize_list(-LIST_STEP)
+
+    def _resize_list(self, step: int) -> None:
+        pane = self.query_one("#feed-pane")
+        widest = max(LIST_MIN_WIDTH, self.size.width - ARTICLE_MIN_WIDTH)
+        width = max(LIST_MIN_WIDTH, min(widest, pane.outer_size.width + step))
+        self.list_width = width
+        try:
+            self.service.store.set_setting(LIST_WIDTH_KEY, width)
+        except TuinewsError as exc:
+            log.warning("could not save the list width: %s", exc)
+
+    def watch_list_width(self, width: int | None) -> None:
+        if self.is_mounted:
+            self._apply_layout()
 
     def action_why_related(self) -> None:
         """Show (or hide) under each related item why it is related."""
@@ -994,13 +1042,22 @@ class MainScreen(Screen[None]):
     # -- layout --------------------------------------------------------------------------
 
     def watch_sidebar_shown(self, shown: bool | None) -> None:
-        self._apply_sidebar()
+        self._apply_layout()
 
     def on_resize(self) -> None:
-        self._apply_sidebar()
+        self._apply_layout()
 
-    def _apply_sidebar(self) -> None:
+    def _apply_layout(self) -> None:
+        """Classes for the screen's size (the layout itself lives in app.tcss)."""
         wide = self.size.width >= SIDEBAR_MIN_WIDTH
         self.set_class(not wide, "narrow")
+        self.set_class(self.size.height < SHORT_HEIGHT, "short")
         shown = wide if self.sidebar_shown is None else self.sidebar_shown
         self.set_class(not shown, "no-sidebar")
+        self.query_one(ReaderFooter).narrow = not wide
+        pane = self.query_one("#feed-pane")
+        if self.list_width is None:
+            pane.styles.width = None  # the stylesheet's share of the screen
+        else:
+            widest = max(LIST_MIN_WIDTH, self.size.width - ARTICLE_MIN_WIDTH)
+            pane.styles.width = max(LIST_MIN_WIDTH, min(widest, self.list_width))
