@@ -224,7 +224,7 @@ async def test_100k_stories_first_rows_and_G_to_the_end(service: Service, config
         rows = visible_rows(screen)
         ready = time.monotonic() - started
         assert screen.stories.count == 100_010
-        assert "Story number 0" in rows[0] and len(rows) >= 30
+        assert "Story number 0" in rows[0] and len(rows) >= 15  # two lines a story
         assert ready < 3.0, ready
         queries = screen.stories.queries
         t0 = time.monotonic()
@@ -258,7 +258,8 @@ async def test_related_sidebar_opens_a_cached_story_and_back_returns(
         options = screen.sidebar.options
         prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
         assert prompts[0] == "Same story elsewhere"
-        assert prompts[1].startswith("Harbour breakwater repairs approved by council\nDelta · ")
+        assert prompts[1].startswith("Harbour breakwater repairs approved by council\n")
+        assert prompts[1].endswith(" · Delta")
         options.focus()
         options.highlighted = 1
         await pilot.press("enter")

@@ -10,6 +10,7 @@ run on the UI thread: they are single indexed queries.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -32,7 +33,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tuinews.core.errors import FetchError, TuinewsError
 from tuinews.core.models import Article, Feed, RelatedStory, Story
-from tuinews.core.service import FeedResult, RefreshSummary, Service
+from tuinews.core.service import FeedResult, RefreshSummary, Service, feed_address
 from tuinews.core.store import StoryFilter
 from tuinews.core.text import clean_text, is_safe_url
 
@@ -63,8 +64,33 @@ LIST_MIN_WIDTH = 24
 ARTICLE_MIN_WIDTH = 30
 """The story list never grows past the point where the article has fewer columns than this."""
 HISTORY_LIMIT = 50
+KEEP_IN_VIEW = 200
+"""Stories read in an unread list that it keeps showing (the newest ones)."""
 RELOAD_INTERVAL = 0.25
 """During a refresh the lists are re-read at most this often (seconds)."""
+
+
+FAILURES = {
+    "add-feed": "Could not add the feed",
+    "remove-feed": "Could not remove the feed",
+    "export": "Export failed",
+    "refresh": "The refresh stopped",
+    "article": "Could not load the article",
+    "related": "Could not find related stories",
+    "link": "Could not open the page",
+}
+"""What failed, in words, for each worker group."""
+
+
+def failure_message(group: str, error: BaseException | None) -> str:
+    """A worker's failure as the user reads it: what failed, then why (and what to do, where
+    the core's message says it). Never an internal name."""
+    what = FAILURES.get(group, "Something went wrong")
+    if isinstance(error, TuinewsError):
+        return f"{what}: {clean_text(error.message)}"
+    detail = clean_text(str(error)) if error is not None else ""
+    suffix = f" ({detail})" if detail else ""
+    return f"{what}: an unexpected error{suffix}. The log file has the details."
 
 
 class MainScreen(Screen[None]):
@@ -243,6 +269,9 @@ class MainScreen(Screen[None]):
         self._history: list[int] = []
         self._cancel_refresh: threading.Event | None = None
         self._search_query: str | None = None
+        self._pin_top = load_samples
+        """While the samples load, a list the reader has not moved keeps its cursor on the
+        first (newest) story instead of following the story that was first before."""
 
     @property
     def tuinews_app(self) -> TuinewsApp:
@@ -402,6 +431,7 @@ class MainScreen(Screen[None]):
         if remember and previous is not None and previous.id != story.id:
             self._history.append(previous.id)
             del self._history[:-HISTORY_LIMIT]
+        self._keep_in_view(story.id)
         if not story.read:
             self.service.set_read(story.id, True)
             story = self.service.story(story.id)
@@ -430,6 +460,15 @@ class MainScreen(Screen[None]):
             self.sidebar.show_loading(story.id)
         self.find_related(story.id)
         self.save_position()
+
+    def _keep_in_view(self, story_id: int) -> None:
+        """In an unread list, keep a story that is opened (and so read) until the list is
+        left: it does not vanish under the reader, and `m` makes it unread in place."""
+        flt = self.stories.filter
+        if flt.unread and story_id not in flt.keep_ids:
+            self.stories.filter = dataclasses.replace(
+                flt, keep_ids=(*flt.keep_ids, story_id)[-KEEP_IN_VIEW:]
+            )
 
     @work(thread=True, exclusive=True, group="article", exit_on_error=False)
     def fetch_article(self, story_id: int) -> None:
@@ -616,6 +655,7 @@ class MainScreen(Screen[None]):
         self._cancel_refresh = None
         self.status.activity = ""
         self.reload_lists()
+        self._pin_top = False
         summary = event.summary
         text = (
             f"Refreshed {escape(clean_text(event.label))}: {summary.new_stories} new"
@@ -636,25 +676,27 @@ class MainScreen(Screen[None]):
         self.list_reloads += 1
         self.reload_feeds()
         self.show_feed_error(self.feeds.current)
-        self.stories.reload()
+        stories = self.stories
+        pin = self._pin_top and stories.cursor == 0 and self.article.story is None
+        self._pin_top = pin
+        stories.reload(reset=pin)
         self.update_status_position()
 
     # -- worker failures -------------------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """One place turns a failed worker into a notification."""
+        """One place turns a failed worker into a notification, in words."""
         if event.state != WorkerState.ERROR:
             return
         error = event.worker.error
-        message = error.message if isinstance(error, TuinewsError) else repr(error)
         log.error("worker %s failed: %r", event.worker.name, error)
-        if event.worker.group == "refresh":
-            self.status.activity = ""
+        group = event.worker.group
+        if group in ("add-feed", "export", "link", "refresh"):
+            self.status.activity = ""  # their "adding…" / "exporting…" note is over
+        if group == "refresh":
             self._cancel_refresh = None
             self.reload_lists()
-        elif event.worker.group == "link":
-            self.status.activity = ""
-        self.notify(f"{event.worker.name}: {message}", severity="error", markup=False)
+        self.notify(failure_message(group, error), severity="error", markup=False)
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -776,14 +818,22 @@ class MainScreen(Screen[None]):
         story = self.stories.current_story
         return self.service.story(story.id) if story else None
 
+    def _shown_story(self) -> Story | None:
+        """The story whose article is on screen, else the one under the list's cursor (what
+        `o`, `y` and `e` act on: the reader means the article they are looking at)."""
+        if self.article.story is not None:
+            return self.service.story(self.article.story.id)
+        story = self.stories.current_story
+        return self.service.story(story.id) if story else None
+
     def action_open_browser(self) -> None:
-        story = self._target_story()
+        story = self._shown_story()
         if story is None:
             return
         self.open_url(story.link)
 
     def action_copy_link(self) -> None:
-        story = self._target_story()
+        story = self._shown_story()
         if story is None or not story.link:
             self.notify("This story has no link.", severity="warning")
             return
@@ -824,7 +874,13 @@ class MainScreen(Screen[None]):
         elif self._search_query is not None:
             self._search_query = None
             choice = self.feeds.current
-            self.stories.set_filter(choice.filter if choice else StoryFilter())
+            # Back to the feed with the cursor on the story being read (else the one the
+            # cursor was on in the results), not on the first row.
+            opened = self.article.story or self.stories.current_story
+            self.stories.set_filter(
+                choice.filter if choice else StoryFilter(),
+                keep_story=opened.id if opened else None,
+            )
             self.update_status_position()
 
     def action_search(self) -> None:
@@ -852,9 +908,15 @@ class MainScreen(Screen[None]):
 
     def action_add_feed(self) -> None:
         def add(url: str | None) -> None:
-            if url:
-                self.status.activity = f"adding {clean_text(url)}…"
-                self.add_feed_worker(url)
+            if not url:
+                return
+            try:
+                address = feed_address(url)
+            except TuinewsError as exc:
+                self.notify(exc.message, severity="error", markup=False)
+                return
+            self.status.activity = f"adding {clean_text(address)}…"
+            self.add_feed_worker(address)
 
         self.app.push_screen(
             InputDialog(
@@ -925,7 +987,7 @@ class MainScreen(Screen[None]):
         return True
 
     def action_export(self) -> None:
-        story = self._target_story()
+        story = self._shown_story()
         if story is None:
             self.notify("No story to export.", severity="warning")
             return

@@ -194,8 +194,8 @@ class RelatedSidebar(Vertical):
         if not self.is_mounted:
             return 0
         options = self.options
-        # The option's own padding (1 each side) comes off the list's content width.
-        return max(0, options.scrollable_content_region.width - 2)
+        padding = options.get_component_styles("option-list--option").padding
+        return max(0, options.scrollable_content_region.width - padding.width)
 
     def focus_items(self) -> None:
         """Focus the items with the first one highlighted (Enter opens it at once)."""
