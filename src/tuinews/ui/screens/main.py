@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POSITION_KEY = "ui.position"
-EXPORT_DIR_KEY = "ui.export_dir"
 LIST_WIDTH_KEY = "ui.list_width"
 SIDEBAR_MIN_WIDTH = 100
 """Below this many columns the related sidebar hides unless asked for, and then floats over
@@ -991,22 +990,24 @@ class MainScreen(Screen[None]):
         if story is None:
             self.notify("No story to export.", severity="warning")
             return
-        default_dir = self.service.store.get_setting(EXPORT_DIR_KEY) or str(Path.cwd())
+        config = self.tuinews_app.config
+        folder = config.export_dir
 
         def export(path: str | None) -> None:
             if not path:
                 return
             destination = Path(path).expanduser()
-            folder = destination.parent if destination.suffix.lower() == ".md" else destination
-            self.service.store.set_setting(EXPORT_DIR_KEY, str(folder))
             self.status.activity = "exporting…"
             self.export_worker([story.id], destination)
 
         self.app.push_screen(
             InputDialog(
                 "Export as Markdown to",
-                value=default_dir,
-                hint="A folder (the file is named after the story) or a path ending in .md.",
+                value=str(folder),
+                hint=(
+                    "A folder (the file is named after the story) or a path ending in .md."
+                    f" The default folder is [export] dir in {config.config_file}."
+                ),
                 ok_label="Export",
                 dialog_id="export-dialog",
             ),
