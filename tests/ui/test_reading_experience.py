@@ -276,6 +276,19 @@ async def test_80x24_keeps_quit_and_keys_four_feeds_and_a_readable_article(
         await pilot.press("backslash")
         await pilot.pause()
         assert not screen.sidebar.display and not screen.sidebar.options.has_focus
+        # Escape closes the drawer too; choosing an item closes it and opens the story.
+        await pilot.press("backslash")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not screen.sidebar.display and screen.article.has_focus
+        await pilot.press("backslash")
+        await settle(app, pilot)
+        before = screen.article.story
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert not screen.sidebar.display
+        assert screen.article.story is not None and screen.article.story != before
 
 
 async def test_the_list_pane_is_resizable_and_keeps_its_width(

@@ -129,7 +129,13 @@ class MainScreen(Screen[None]):
         Binding("less_than_sign", "narrow_list", "Narrower list", show=False, id="narrow_list"),
         Binding("w", "why_related", "Why related", show=False, id="why_related"),
         Binding("backspace", "back", "Back", show=False, id="back"),
-        Binding("escape", "cancel", "Stop refresh / clear search", show=False, id="cancel"),
+        Binding(
+            "escape",
+            "cancel",
+            "Close the sidebar / stop refresh / clear search",
+            show=False,
+            id="cancel",
+        ),
     ]
 
     sidebar_shown: var[bool | None] = var(None)
@@ -524,6 +530,8 @@ class MainScreen(Screen[None]):
     @on(RelatedSidebar.Chosen)
     async def open_related(self, event: RelatedSidebar.Chosen) -> None:
         item = event.item
+        if self._drawer_open():
+            self.close_drawer()  # the reader chose: show them the article
         if item.story_id is not None:
             try:
                 story = self.service.story(item.story_id)
@@ -866,8 +874,19 @@ class MainScreen(Screen[None]):
     def action_refresh_all(self) -> None:
         self.run_refresh(None)
 
+    def _drawer_open(self) -> bool:
+        """The related sidebar floats over the article (a narrow screen) and is shown."""
+        return self.has_class("narrow") and bool(self.sidebar.display)
+
+    def close_drawer(self) -> None:
+        """Hide the sidebar drawer and give the keys back to the article."""
+        self.sidebar_shown = False
+        self.article.focus()
+
     def action_cancel(self) -> None:
-        if self._cancel_refresh is not None:
+        if self._drawer_open():
+            self.close_drawer()
+        elif self._cancel_refresh is not None:
             self._cancel_refresh.set()
             self.status.activity = "stopping the refresh…"
         elif self._search_query is not None:
