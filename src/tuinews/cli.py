@@ -245,9 +245,8 @@ def cmd_feeds(service, args, config) -> int:  # type: ignore[no-untyped-def]
     for f in feeds:
         mark = "!" if f.last_error else " "
         counts = f"{f.unread}/{f.total}"
-        title = clean_text(f.title)
-        title = title if len(title) <= width else title[: width - 1] + "…"
-        _out(f"{f.id:>4} {mark} {counts:<13} {title:<{width}}  {f.url}")
+        # A longer title is printed whole (it pushes its URL right): never cut a name.
+        _out(f"{f.id:>4} {mark} {counts:<13} {clean_text(f.title):<{width}}  {f.url}")
         if f.last_error:
             _out(f"{'':>7}error: {clean_text(f.last_error)}")
         elif f.last_warning:
