@@ -372,3 +372,19 @@ async def test_after_the_first_load_of_the_samples_the_cursor_is_on_the_first_st
             assert stories.scroll_y == 0
     finally:
         service.close()
+
+
+def test_layout_row_keeps_columns_and_the_suffix_for_folded_rows() -> None:
+    """The row renderer H13's event folding builds on: a suffix ("+2 sources") is never cut,
+    a child row (indented) keeps the source and age columns where its parent has them."""
+    from tuinews.ui.widgets.story_list import StoryRow, layout_row
+
+    title = "Harbour committee votes to repair the north breakwater before winter storms"
+    parent = StoryRow(title, "The Harbour Herald", "3h", unread=True, suffix="+2 sources")
+    child = StoryRow(title, "Valley Courier", "5h", indent=2)
+    top = [line.plain for line in layout_row(parent, 40)]
+    sub = [line.plain for line in layout_row(child, 40)]
+    assert all(len(line) == 40 for line in top + sub)
+    assert "+2 sources" in top[1] and top[1].endswith("3h")
+    assert top[1].index("The Harb") == sub[1].index("Valley C")
+    assert sub[0].startswith("  ") and sub[1].endswith("5h")

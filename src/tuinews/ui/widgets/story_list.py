@@ -5,6 +5,10 @@ asks the store for pages of :data:`PAGE_SIZE` rows as the viewport needs them, k
 in an LRU cache. The page after a cached page is read by keyset continuation (its cost does not
 grow with the position); a jump (``G``, a click on the scrollbar) reads its page by OFFSET.
 Model: Textualize/toolong ``log_lines.py``.
+
+Each story is :data:`ROW_HEIGHT` lines, laid out by :func:`layout_row` from a
+:class:`StoryRow` (the row's parts: marks, headline, source, age, and a suffix and indent for
+rows that fold an event's other reports). Row ``i`` covers lines ``2i`` and ``2i + 1``.
 """
 
 from __future__ import annotations
@@ -143,7 +147,7 @@ def layout_row(row: StoryRow, width: int, styles: RowStyles = RowStyles()) -> li
     first.truncate(width, overflow="ellipsis", pad=True)
 
     columns = Text(no_wrap=True)
-    src_width = source_width(width - row.indent)
+    src_width = source_width(width)  # the list's width: an indented row keeps the columns
     if src_width:
         source = (
             row.source
@@ -155,11 +159,17 @@ def layout_row(row: StoryRow, width: int, styles: RowStyles = RowStyles()) -> li
     second = Text(no_wrap=True, overflow="ellipsis")
     second.append(" " * lead)
     room = max(0, width - lead - columns.cell_len)
+    # The suffix is never the part cut off: the rest of the headline makes room for it.
+    suffix = Text(row.suffix, styles.meta) if row.suffix else Text()
+    if suffix.cell_len > room:
+        suffix.truncate(room, overflow="ellipsis")
     middle = Text(no_wrap=True, overflow="ellipsis")
     if rest:
         middle.append(rest, title_style)
-    if row.suffix:
-        middle.append((" " if rest else "") + row.suffix, styles.meta)
+        middle.truncate(max(0, room - suffix.cell_len - (1 if suffix else 0)), overflow="ellipsis")
+        if suffix:
+            middle.append(" ")
+    middle.append_text(suffix)
     middle.truncate(room, overflow="ellipsis", pad=True)
     second.append_text(middle)
     second.append_text(columns)
