@@ -1136,7 +1136,9 @@ class MainScreen(Screen[None]):
         self.set_class(self.size.height < SHORT_HEIGHT, "short")
         shown = wide if self.sidebar_shown is None else self.sidebar_shown
         self.set_class(not shown, "no-sidebar")
-        self.query_one(ReaderFooter).narrow = not wide
+        footer = self.query_one(ReaderFooter)
+        footer.narrow = not wide
+        footer.refresh(recompose=True)  # the set of keys also depends on the exact width
         pane = self.query_one("#feed-pane")
         if self.list_width is None:
             pane.styles.width = None  # the stylesheet's share of the screen

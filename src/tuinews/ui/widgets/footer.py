@@ -20,6 +20,9 @@ NARROW_ACTIONS = frozenset(
     }
 )
 """The actions the footer still shows on a narrow screen."""
+TINY_ACTIONS = frozenset({"select", "search", "quit", "help", "command_palette"})
+"""...and on a very narrow one (under :data:`TINY_WIDTH` columns)."""
+TINY_WIDTH = 70
 
 
 class ReaderFooter(Footer):
@@ -30,9 +33,10 @@ class ReaderFooter(Footer):
 
     def compose(self) -> ComposeResult:
         shown = 0
+        keep = TINY_ACTIONS if self.app.size.width < TINY_WIDTH else NARROW_ACTIONS
         for widget in super().compose():
             if isinstance(widget, FooterKey) and "-command-palette" not in widget.classes:
-                if self.narrow and widget.action not in NARROW_ACTIONS:
+                if self.narrow and widget.action not in keep:
                     continue
                 shown += 1
             yield widget
