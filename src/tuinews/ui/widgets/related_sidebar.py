@@ -1,6 +1,7 @@
 """The related-stories sidebar: items grouped as "same story elsewhere", "from this page" and
-"more on this topic", each a title over a dim "source · age" line, a rule between items. Why an
-item is related (its shared key terms, "linked from this page") shows on demand."""
+"more on this topic", each a title over a dim "age · source" line (one line, cut to the
+width), a rule between items. Why an item is related (its shared key terms, "linked from this
+page") shows on demand. On a narrow screen the screen shows it as a drawer over the article."""
 
 from __future__ import annotations
 
