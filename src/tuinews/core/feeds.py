@@ -534,6 +534,13 @@ def _parse_xml_feed(
     if not raw_entries:
         if not version and root not in _FEED_ROOTS:
             raise ParseError("This is not a feed (no RSS, Atom or JSON Feed content was found).")
+        if _too_deep(data):
+            # Both parsers give up silently past their depth limits: an empty result here is
+            # a feed we could not read, not a feed with nothing in it.
+            raise ParseError(
+                f"The feed is too deeply nested to read (more than {_MAX_DEPTH} levels of"
+                " elements); no stories could be found in it."
+            )
     elif result.get("bozo"):
         # Don't reject on bozo alone (FACTS: 60% of real feeds are bozo, entries still parsed).
         warnings.append(f"the feed is not well-formed ({_short(result.get('bozo_exception'))})")
@@ -568,6 +575,25 @@ def _parse_xml_feed(
         parser=parser_name,
         warning="; ".join(warnings) or None,
     )
+
+
+_MAX_DEPTH = 255
+"""libxml2's own limit without ``huge_tree`` (feedparser-rs stops at 100)."""
+
+
+def _too_deep(data: bytes) -> bool:
+    """True when the document nests elements deeper than :data:`_MAX_DEPTH` (only asked of a
+    feed that gave no entries, so a normal refresh never pays for it)."""
+    parser = etree.XMLParser(
+        recover=False, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        return "depth" in str(exc).lower()
+    except ValueError:
+        return False
+    return False
 
 
 def _recover_links(data: bytes, count: int) -> list[str | None] | None:

@@ -13,11 +13,14 @@ import unicodedata
 
 # ESC-introduced sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), DCS/SOS/PM/APC
 # (ESC P/X/^/_ ... ST) and two-byte escapes. The 8-bit C1 forms (\x9b CSI, \x9d OSC...) too.
+# A string sequence that is never terminated ends at the first whitespace: its command and
+# parameters (an OSC 52 payload, an OSC 8 address) hold none, and the text after it is the
+# title's own, which must not vanish with it.
 _ESCAPES = re.compile(
     r"""
     (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]              # CSI
-  | (?:\x1b\]|\x9d).*?(?:\x07|\x1b\\|\x9c|$)      # OSC, ended by BEL or ST (or end of text)
-  | (?:\x1b[PX^_]|[\x90\x98\x9e\x9f]).*?(?:\x1b\\|\x9c|$)  # DCS, SOS, PM, APC
+  | (?:\x1b\]|\x9d)(?:.*?(?:\x07|\x1b\\|\x9c)|\S*)   # OSC, ended by BEL or ST
+  | (?:\x1b[PX^_]|[\x90\x98\x9e\x9f])(?:.*?(?:\x1b\\|\x9c)|\S*)  # DCS, SOS, PM, APC
   | \x1b[ -/]*[0-~]?                              # other ESC sequences (or a lone ESC)
     """,
     re.VERBOSE | re.DOTALL,
