@@ -21,6 +21,22 @@ The config file is optional. Example::
     [keys]
     next_story = "j,down"
     quit = "q"
+
+    [refresh]
+    interval = "30m"      # each feed's default; `tuinews feeds set FEED --interval 2h`
+    auto = true           # refresh due feeds in the background while the app is open
+
+    [retention]
+    keep_days = 90        # stories older than this are deleted (0: keep them all)
+    keep_per_feed = 500   # at most this many per feed (0: no limit)
+    full_text_days = 30   # the stored page and full text of older stories go first (0: keep)
+    auto = true           # the app cleans up by itself, at most once a day
+
+    [filters]
+    hide = ["title:sponsored"]   # searches whose stories are hidden everywhere
+
+    [export]
+    dir = "~/notes/news"  # where the app exports to by default
 """
 
 from __future__ import annotations
@@ -54,6 +70,22 @@ class Config:
     theme: str | None = None
     keys: dict[str, str] = field(default_factory=dict)
     """Action id -> comma-separated keys, overriding the defaults."""
+    refresh_interval: int = 30 * 60
+    """Seconds between refreshes of a feed, unless the feed has its own (``[refresh]``)."""
+    auto_refresh: bool = True
+    """Refresh due feeds in the background while the app is open."""
+    keep_days: int = 90
+    """Retention: stories older than this many days are deleted (0: never)."""
+    keep_per_feed: int = 500
+    """Retention: at most this many stories per feed (0: no limit)."""
+    full_text_days: int = 30
+    """Retention: older stories lose their stored page and full text first (0: never)."""
+    auto_cleanup: bool = True
+    """The app runs the retention by itself, at most once a day."""
+    hide: tuple[str, ...] = ()
+    """Kill-file: searches whose stories are hidden from every list (``[filters] hide``)."""
+    export_dir: Path | None = None
+    """Where the app exports to by default (``[export] dir``)."""
 
     @property
     def db_path(self) -> Path:
@@ -108,6 +140,17 @@ def load_config(
     network = _section(data, "network")
     reader = _section(data, "reader")
     keys = _section(data, "keys")
+    refresh = _section(data, "refresh")
+    retention = _section(data, "retention")
+    filters = _section(data, "filters")
+    export = _section(data, "export")
+    hide = filters.get("hide", [])
+    if isinstance(hide, str):
+        hide = [hide]
+    if not isinstance(hide, list) or not all(isinstance(h, str) for h in hide):
+        raise TuinewsError(f"config file {cfg_path}: [filters] hide must be a list of searches")
+    from .core.schedule import parse_duration
+
     try:
         return Config(
             data_dir=base,
@@ -122,6 +165,23 @@ def load_config(
             extract_timeout=float(reader.get("extract_timeout", 20.0)),
             theme=reader.get("theme"),
             keys={str(k): str(v) for k, v in keys.items()},
+            refresh_interval=parse_duration(refresh.get("interval", "30m")),
+            auto_refresh=bool(refresh.get("auto", True)),
+            keep_days=_non_negative(retention, "keep_days", 90),
+            keep_per_feed=_non_negative(retention, "keep_per_feed", 500),
+            full_text_days=_non_negative(retention, "full_text_days", 30),
+            auto_cleanup=bool(retention.get("auto", True)),
+            hide=tuple(h.strip() for h in hide if h.strip()),
+            export_dir=Path(str(export["dir"])).expanduser() if export.get("dir") else None,
         )
+    except TuinewsError as exc:
+        raise TuinewsError(f"config file {cfg_path}: {exc}") from exc
     except (TypeError, ValueError) as exc:
         raise TuinewsError(f"config file {cfg_path}: {exc}") from exc
+
+
+def _non_negative(section: dict[str, Any], key: str, default: int) -> int:
+    value = int(section.get(key, default))
+    if value < 0:
+        raise ValueError(f"{key} must be 0 or more")
+    return value

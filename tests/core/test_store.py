@@ -292,6 +292,10 @@ def test_a_version_3_cache_gains_folders_and_keeps_its_feeds(tmp_path: Path) -> 
     s.close()
     conn = sqlite3.connect(path)
     conn.execute("ALTER TABLE feeds DROP COLUMN folder")
+    # What later migrations added goes too (issue 15's schedule, retention, saved searches).
+    for column in ("refresh_interval", "server_interval", "failures", "present_ids"):
+        conn.execute(f"ALTER TABLE feeds DROP COLUMN {column}")
+    conn.execute("DROP TABLE saved_searches")
     conn.execute("PRAGMA user_version = 3")
     conn.commit()
     conn.close()

@@ -574,7 +574,16 @@ def _parse_xml_feed(
         format=_format_of(version),
         parser=parser_name,
         warning="; ".join(warnings) or None,
+        ttl=_ttl_seconds(feed.get("ttl")),
     )
+
+
+def _ttl_seconds(value: Any) -> int | None:
+    """RSS ``<ttl>`` (minutes) as seconds; None when absent or not a number."""
+    text = str(value or "").strip()
+    if not text.isdigit() or int(text) <= 0:
+        return None
+    return int(text) * 60
 
 
 _MAX_DEPTH = 255

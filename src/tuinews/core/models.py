@@ -62,6 +62,8 @@ class ParsedFeed:
     """Which parser produced this ("feedparser-rs" or "feedparser")."""
     warning: str | None = None
     """A non-fatal problem the parser flagged (the feed was still read)."""
+    ttl: int | None = None
+    """Seconds the feed asks readers to wait between fetches (RSS ``<ttl>``), if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,12 @@ class Feed:
     """What the parser flagged on the last feed it read (the feed was still stored)."""
     folder: str | None = None
     """The folder the feed belongs to (``None``: no folder)."""
+    refresh_interval: int | None = None
+    """The user's refresh interval for this feed, seconds (``None``: the config's default)."""
+    server_interval: int | None = None
+    """The shortest interval the server asks for (feed TTL, Cache-Control max-age), seconds."""
+    failures: int = 0
+    """Refreshes in a row that failed (the schedule backs off)."""
 
 
 @dataclass(frozen=True, slots=True)

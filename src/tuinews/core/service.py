@@ -370,9 +370,11 @@ class Service:
                     etag=result.etag,
                     last_modified=result.last_modified,
                     new_url=result.permanent_url,
+                    server_interval=result.max_age,
                 )
                 return FeedResult(feed.id, feed.title, feed.url, "unchanged")
             status, etag, modified = result.status, result.etag, result.last_modified
+            max_age = result.max_age
             new_url = result.permanent_url
             try:
                 parsed = await parse(result)
@@ -391,6 +393,7 @@ class Service:
                 etag=etag,
                 last_modified=modified,
                 new_url=new_url,
+                max_age=max_age,
             )
             if prefetch or (prefetch is None and feed.prefetch):
                 new_ids.extend(update.new_story_ids)

@@ -30,12 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from .blobs import pack, pack_page, unpack
-from .errors import NotFoundError, StoreError
+from .errors import NotFoundError, StoreError, TuinewsError
 from .models import Article, ExtractedArticle, Feed, ParsedEntry, ParsedFeed, RelatedLink, Story
+from .query import SearchQuery, filter_conditions, parse_search, query_conditions, words_query
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _MIGRATIONS: list[str] = [
     # 1: the first schema.
@@ -128,6 +129,21 @@ _MIGRATIONS: list[str] = [
     """
     ALTER TABLE feeds ADD COLUMN folder TEXT;
     """,
+    # 5 (issue 15): each feed's refresh schedule (the user's interval, the server's floor from
+    # its TTL / Cache-Control max-age, consecutive failures for the backoff), the stories of
+    # the feed's last document (retention never deletes those), and saved searches.
+    """
+    ALTER TABLE feeds ADD COLUMN refresh_interval INTEGER;
+    ALTER TABLE feeds ADD COLUMN server_interval INTEGER;
+    ALTER TABLE feeds ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE feeds ADD COLUMN present_ids TEXT;
+    CREATE TABLE saved_searches (
+        id       INTEGER PRIMARY KEY,
+        name     TEXT NOT NULL UNIQUE,
+        query    TEXT NOT NULL,
+        added_at INTEGER NOT NULL
+    );
+    """,
 ]
 
 # The tokenizer of story_fts (migration 1). The scratch table that stems words for related
@@ -136,6 +152,17 @@ _FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
 
 
 _KnownStories = tuple[dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]]]
+
+
+def clean_name(name: str) -> str:
+    """A folder's or saved search's name: one line, no control characters."""
+    return " ".join("".join(c if c.isprintable() else " " for c in name).split())
+
+
+def _replace_match(query: SearchQuery, match: str) -> SearchQuery:
+    from dataclasses import replace
+
+    return replace(query, match=match)
 
 
 def _guid_of(entry: ParsedEntry) -> str:
@@ -171,6 +198,13 @@ class StoryFilter:
     unread: bool = False
     starred: bool = False
     search: str | None = None
+    """A search as typed (see :mod:`tuinews.core.query`), best matches first."""
+    folder: str | None = None
+    """The stories of this folder's feeds."""
+    query: str | None = None
+    """A search listed newest first (a saved search): every story it matches."""
+    show_hidden: bool = False
+    """Include the stories the kill-file hides."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,14 +243,9 @@ def fts_query(text: str) -> str:
     """Turn what a user typed into a safe FTS5 query: every word must match (prefix on the last).
 
     FTS5 syntax characters in user input would raise errors or change the meaning, so each
-    word is quoted.
+    word is quoted. (The search box itself also takes FTS5 syntax: :mod:`tuinews.core.query`.)
     """
-    words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
-    if not words:
-        return ""
-    quoted = [f'"{w}"' for w in words]
-    quoted[-1] += "*"
-    return " ".join(quoted)
+    return words_query(text)
 
 
 # The article columns an extraction sets, as an upsert's SET clause, and their values.
@@ -253,6 +282,8 @@ class Store:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._hidden: tuple[str, list[Any]] = ("", [])
+        self._matches: dict[str, str] = {}
         self._migrate()
 
     # -- connections -------------------------------------------------------------------
@@ -414,8 +445,9 @@ class Store:
     _FEED_SQL = (
         "SELECT f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.last_status,"
         " f.last_error, f.last_checked, f.retry_after, f.gone, f.prefetch,"
-        " (SELECT count(*) FROM stories s WHERE s.feed_id = f.id AND s.read = 0),"
-        " {total}, f.last_warning, f.folder FROM feeds f"
+        " (SELECT count(*) FROM stories s WHERE s.feed_id = f.id AND s.read = 0{hidden}),"
+        " {total}, f.last_warning, f.folder, f.refresh_interval, f.server_interval, f.failures"
+        " FROM feeds f"
     )
 
     def _feed(self, row: Sequence[Any]) -> Feed:
@@ -436,33 +468,43 @@ class Store:
             total=row[13],
             last_warning=row[14],
             folder=row[15],
+            refresh_interval=row[16],
+            server_interval=row[17],
+            failures=row[18],
         )
 
     def feeds(self, *, with_totals: bool = False) -> list[Feed]:
         """All subscriptions with unread counts, by title."""
         total = "(SELECT count(*) FROM stories s WHERE s.feed_id = f.id)" if with_totals else "0"
-        sql = self._FEED_SQL.format(total=total) + " ORDER BY lower(f.title), f.id"
-        return [self._feed(r) for r in self._query(sql)]
+        hidden, params = self._hidden
+        sql = self._FEED_SQL.format(total=total, hidden=hidden) + " ORDER BY lower(f.title), f.id"
+        return [self._feed(r) for r in self._query(sql, params)]
+
+    def _feed_sql(self) -> tuple[str, list[Any]]:
+        hidden, params = self._hidden
+        return self._FEED_SQL.format(total="0", hidden=hidden), list(params)
 
     def feed(self, feed_id: int) -> Feed:
-        sql = self._FEED_SQL.format(total="0") + " WHERE f.id = ?"
-        rows = self._query(sql, (feed_id,))
+        base, params = self._feed_sql()
+        rows = self._query(base + " WHERE f.id = ?", (*params, feed_id))
         if not rows:
             raise NotFoundError(f"no feed with id {feed_id}")
         return self._feed(rows[0])
 
     def find_feed(self, key: str) -> Feed:
         """A feed by id, exact URL or (case-insensitive, unique) title."""
-        base = self._FEED_SQL.format(total="0")
+        base, params = self._feed_sql()
         if key.isdigit():
-            rows = self._query(base + " WHERE f.id = ?", (int(key),))
+            rows = self._query(base + " WHERE f.id = ?", (*params, int(key)))
             if rows:
                 return self._feed(rows[0])
-        rows = self._query(base + " WHERE f.url = ?", (key,))
+        rows = self._query(base + " WHERE f.url = ?", (*params, key))
         if not rows:
-            rows = self._query(base + " WHERE lower(f.title) = lower(?)", (key,))
+            rows = self._query(base + " WHERE lower(f.title) = lower(?)", (*params, key))
         if not rows:
-            rows = self._query(base + " WHERE instr(lower(f.title), lower(?)) > 0", (key,))
+            rows = self._query(
+                base + " WHERE instr(lower(f.title), lower(?)) > 0", (*params, key)
+            )
         if not rows:
             raise NotFoundError(f"no feed matches {key!r} (try `tuinews feeds`)")
         if len(rows) > 1:
@@ -515,8 +557,13 @@ class Store:
         etag: str | None = None,
         last_modified: str | None = None,
         new_url: str | None = None,
+        server_interval: int | None = None,
     ) -> None:
-        """Record a fetch that stored nothing (304, an error): status, error, validators."""
+        """Record a fetch that stored nothing (304, an error): status, error, validators.
+
+        ``server_interval`` is the shortest refresh interval the server asks for (a 304's
+        Cache-Control max-age); None keeps the one recorded.
+        """
         with self.transaction() as conn:
             self._record_status(
                 conn,
@@ -529,6 +576,8 @@ class Store:
                 last_modified=last_modified,
                 new_url=new_url,
             )
+            if server_interval is not None:
+                self._set_server_interval(conn, feed_id, server_interval)
 
     def _record_status(
         self,
@@ -545,9 +594,20 @@ class Store:
     ) -> None:
         conn.execute(
             "UPDATE feeds SET last_status = ?, last_error = ?, last_checked = ?, retry_after = ?,"
-            " gone = ?, etag = coalesce(?, etag), last_modified = coalesce(?, last_modified)"
+            " gone = ?, etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),"
+            " failures = CASE WHEN ? IS NULL THEN 0 ELSE failures + 1 END"
             " WHERE id = ?",
-            (status, error, _now(), _ts(retry_after), int(gone), etag, last_modified, feed_id),
+            (
+                status,
+                error,
+                _now(),
+                _ts(retry_after),
+                int(gone),
+                etag,
+                last_modified,
+                error,
+                feed_id,
+            ),
         )
         if new_url:
             # A permanent redirect: keep the new address unless another feed already has it.
@@ -555,6 +615,23 @@ class Store:
                 "UPDATE OR IGNORE feeds SET url = ? WHERE id = ?",
                 (new_url, feed_id),
             )
+
+    @staticmethod
+    def _set_server_interval(conn: sqlite3.Connection, feed_id: int, seconds: int | None) -> None:
+        conn.execute(
+            "UPDATE feeds SET server_interval = ? WHERE id = ?",
+            (seconds if seconds and seconds > 0 else None, feed_id),
+        )
+
+    def set_feed_interval(self, feed_id: int, seconds: int | None) -> None:
+        """The user's refresh interval for a feed (None: the config's default)."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE feeds SET refresh_interval = ? WHERE id = ?",
+                (seconds if seconds and seconds > 0 else None, feed_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no feed with id {feed_id}")
 
     def store_feed(
         self,
@@ -565,6 +642,7 @@ class Store:
         etag: str | None = None,
         last_modified: str | None = None,
         new_url: str | None = None,
+        max_age: int | None = None,
     ) -> FeedUpdate:
         """Store one parsed feed in one transaction: title, status, validators and stories.
 
@@ -593,6 +671,18 @@ class Store:
             entries = list(reversed(parsed.entries))
             known = self._known_stories(conn, feed_id, entries)
             new_ids, updated = self._store_entries(conn, feed_id, entries, now, known)
+            # The stories of this document: retention never deletes them while they are in it.
+            present = {row[2] for row in known[0].values()} | {r[2] for r in known[1].values()}
+            present.update(new_ids)
+            ttl = parsed.ttl or 0
+            conn.execute(
+                "UPDATE feeds SET present_ids = ?, server_interval = ? WHERE id = ?",
+                (
+                    ",".join(map(str, sorted(present))),
+                    max(ttl, max_age or 0) or None,
+                    feed_id,
+                ),
+            )
         new_ids.reverse()
         return FeedUpdate(new=len(new_ids), updated=updated, new_story_ids=new_ids)
 
@@ -754,6 +844,77 @@ class Store:
 
     # -- stories -----------------------------------------------------------------------
 
+    # -- searches, saved searches and the kill-file -------------------------------------
+
+    def set_hide_rules(self, rules: Sequence[str]) -> list[str]:
+        """The kill-file: stories matching any of these searches are left out of every list
+        and count (unless a filter asks for ``show_hidden``). Returns the rules that were
+        refused, each with why (the others apply)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        refused: list[str] = []
+        for rule in rules:
+            try:
+                query = self._checked(parse_search(rule))
+            except TuinewsError as exc:
+                refused.append(f"{rule}: {exc}")
+                continue
+            conds, values = query_conditions(query)
+            if not conds:
+                refused.append(f"{rule}: matches nothing")
+                continue
+            clauses.append("(" + " AND ".join(conds) + ")")
+            params += values
+        self._hidden = (f" AND NOT ({' OR '.join(clauses)})", params) if clauses else ("", [])
+        return refused
+
+    @property
+    def hides_stories(self) -> bool:
+        """True when the kill-file has rules."""
+        return bool(self._hidden[0])
+
+    def _checked(self, query: SearchQuery) -> SearchQuery:
+        """The query with a full-text part SQLite accepts: FTS5 syntax it refuses is read as
+        plain words instead (a search box must not fail on a stray quote or colon)."""
+        if not query.match:
+            return query
+        match = self._matches.get(query.match)
+        if match is None:
+            try:
+                self.conn.execute(
+                    "SELECT rowid FROM story_fts WHERE story_fts MATCH ? LIMIT 1", (query.match,)
+                ).fetchall()
+                match = query.match
+            except sqlite3.OperationalError as exc:
+                log.info("search %r read as words: %s", query.match, exc)
+                match = words_query(query.text)
+            if len(self._matches) > 256:
+                self._matches.clear()
+            self._matches[query.match] = match
+        return query if match == query.match else _replace_match(query, match)
+
+    def parse_search(self, text: str) -> SearchQuery:
+        """A search as typed, parsed and checked (see :mod:`tuinews.core.query`).
+
+        Raises:
+            SearchSyntaxError: a filter that makes no sense (``is:maybe``, a bad date).
+        """
+        return self._checked(parse_search(text))
+
+    def _normal(self, flt: StoryFilter) -> StoryFilter:
+        """A search that is only filters lists by time, like a saved search."""
+        if flt.search and not parse_search(flt.search).match:
+            return StoryFilter(
+                flt.feed_id,
+                flt.unread,
+                flt.starred,
+                None,
+                flt.folder,
+                flt.search,
+                flt.show_hidden,
+            )
+        return flt
+
     def _where(self, flt: StoryFilter) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
@@ -764,10 +925,91 @@ class Store:
             clauses.append("s.read = 0")
         if flt.starred:
             clauses.append("s.starred = 1")
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+        if flt.folder is not None:
+            clauses.append("s.feed_id IN (SELECT id FROM feeds WHERE folder = ?)")
+            params.append(flt.folder)
+        if flt.query:
+            conds, values = query_conditions(self._checked(parse_search(flt.query)))
+            clauses += conds
+            params += values
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        if not flt.show_hidden and self._hidden[0]:
+            hidden, values = self._hidden
+            where = (where + hidden) if where else " WHERE " + hidden.removeprefix(" AND ")
+            params += values
+        return where, params
+
+    def count_hidden(self, flt: StoryFilter = StoryFilter()) -> int:
+        """How many stories of this list the kill-file hides."""
+        if not self._hidden[0] or flt.show_hidden:
+            return 0
+        shown = self.count_stories(flt)
+        every = self.count_stories(
+            StoryFilter(
+                flt.feed_id, flt.unread, flt.starred, flt.search, flt.folder, flt.query, True
+            )
+        )
+        return max(0, every - shown)
+
+    def story_ids(self, flt: StoryFilter, *, unread_only: bool = False) -> list[int]:
+        """Every story id of a list (for marking a whole list; ids only, no rows)."""
+        if unread_only:
+            flt = StoryFilter(
+                flt.feed_id, True, flt.starred, flt.search, flt.folder, flt.query, flt.show_hidden
+            )
+        flt = self._normal(flt)
+        if flt.search:
+            return self.search_ids(flt.search, flt, limit=100_000)
+        where, params = self._where(flt)
+        return [r[0] for r in self._query(f"SELECT s.id FROM stories s{where}", params)]
+
+    def saved_searches(self) -> list[tuple[int, str, str]]:
+        """(id, name, query) of every saved search, by name."""
+        return [
+            (r[0], r[1], r[2])
+            for r in self._query("SELECT id, name, query FROM saved_searches ORDER BY lower(name)")
+        ]
+
+    def save_search(self, name: str, query: str) -> int:
+        """Save (or replace) a search under ``name``; returns its id."""
+        name, query = clean_name(name), query.strip()
+        if not name or not query:
+            raise TuinewsError("a saved search needs a name and a search")
+        self.parse_search(query)  # a bad filter is refused now, not when listed
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO saved_searches (name, query, added_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET query = excluded.query",
+                (name, query, _now()),
+            )
+            return int(
+                conn.execute("SELECT id FROM saved_searches WHERE name = ?", (name,)).fetchone()[0]
+            )
+
+    def delete_saved_search(self, key: str | int) -> str:
+        """Delete a saved search by id or name; returns its name."""
+        rows = self._query(
+            "SELECT id, name FROM saved_searches WHERE CAST(id AS TEXT) = ? OR lower(name) = lower(?)",
+            (str(key), str(key)),
+        )
+        if not rows:
+            raise NotFoundError(f"no saved search {key!r} (see `tuinews searches`)")
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM saved_searches WHERE id = ?", (rows[0][0],))
+        return str(rows[0][1])
+
+    def folders(self) -> list[str]:
+        """The folder names in use, sorted."""
+        return [
+            r[0]
+            for r in self._query(
+                "SELECT DISTINCT folder FROM feeds WHERE folder IS NOT NULL ORDER BY lower(folder)"
+            )
+        ]
 
     def count_stories(self, flt: StoryFilter = StoryFilter()) -> int:
         """How many stories a list with this filter holds."""
+        flt = self._normal(flt)
         if flt.search:
             return len(self.search_ids(flt.search, flt))
         where, params = self._where(flt)
@@ -790,6 +1032,7 @@ class Store:
             after: keyset position ``(sort_key, id)`` of the row before this page: the
                 cost then does not grow with the position in the list.
         """
+        flt = self._normal(flt)
         if flt.search:
             ids = self.search_ids(flt.search, flt)[offset : offset + limit]
             return self.stories_by_ids(ids)
@@ -814,6 +1057,7 @@ class Store:
         pos = self.sort_position(story_id)
         if pos is None:
             return None
+        flt = self._normal(flt)
         if flt.search:
             ids = self.search_ids(flt.search, flt)
             return ids.index(story_id) if story_id in ids else None
@@ -863,16 +1107,43 @@ class Store:
         the database changes (this connection's changes or another's commit), so one search
         runs once.
         """
-        match = fts_query(query)
+        parsed = self._checked(parse_search(query))
+        match = parsed.match
         if not match:
             return []
         conn = self.conn
         version = (conn.total_changes, conn.execute("PRAGMA data_version").fetchone()[0])
-        key = (match, flt.feed_id, flt.unread, flt.starred, limit, version)
+        key = (
+            match,
+            parsed,
+            flt.feed_id,
+            flt.unread,
+            flt.starred,
+            flt.folder,
+            flt.query,
+            flt.show_hidden,
+            self._hidden,
+            limit,
+            version,
+        )
         cached: tuple[object, list[int]] | None = getattr(self._local, "search", None)
         if cached is not None and cached[0] == key:
             return cached[1]
-        where, params = self._where(StoryFilter(flt.feed_id, flt.unread, flt.starred))
+        where, params = self._where(
+            StoryFilter(
+                flt.feed_id,
+                flt.unread,
+                flt.starred,
+                None,
+                flt.folder,
+                flt.query,
+                flt.show_hidden,
+            )
+        )
+        extra_conds, extra_params = filter_conditions(parsed)
+        if extra_conds:
+            where = (where + " AND " if where else " WHERE ") + " AND ".join(extra_conds)
+            params += extra_params
         if where:
             extra = where.replace(" WHERE ", " AND ", 1)
             sql = (
@@ -924,14 +1195,18 @@ class Store:
             cond, order = "(sort_key, id) < (?, ?)", "DESC"
         else:
             cond, order = "(sort_key, id) > (?, ?)", "ASC"
+        hidden, hidden_params = self._hidden
         if pos is None:
-            sql = f"SELECT id FROM stories WHERE read = 0 ORDER BY sort_key {order}, id {order}"
-            rows = self._query(sql + " LIMIT 1")
+            sql = (
+                f"SELECT id FROM stories s WHERE read = 0{hidden}"
+                f" ORDER BY sort_key {order}, id {order}"
+            )
+            rows = self._query(sql + " LIMIT 1", hidden_params)
         else:
             rows = self._query(
-                f"SELECT id FROM stories WHERE read = 0 AND {cond}"
+                f"SELECT id FROM stories s WHERE read = 0 AND {cond}{hidden}"
                 f" ORDER BY sort_key {order}, id {order} LIMIT 1",
-                pos,
+                [*pos, *hidden_params],
             )
         return rows[0][0] if rows else None
 
