@@ -176,9 +176,7 @@ def _filter_conditions(query: SearchQuery, params: list[Any]) -> list[str]:
     if query.feeds:
         ors = []
         for name in query.feeds:
-            ors.append(
-                "(CAST(id AS TEXT) = ? OR url = ? OR instr(lower(title), lower(?)) > 0)"
-            )
+            ors.append("(CAST(id AS TEXT) = ? OR url = ? OR instr(lower(title), lower(?)) > 0)")
             params += [name, name, name]
         clauses.append(f"s.feed_id IN (SELECT id FROM feeds WHERE {' OR '.join(ors)})")
     if query.folders:

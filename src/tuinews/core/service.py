@@ -34,7 +34,8 @@ from .models import (
     Story,
 )
 from .pipes import ExtractWorkers, ParseWorkers
-from .store import FeedUpdate, Store, StoryFilter
+from .store import CleanupReport, FeedUpdate, Store, StoryFilter
+from .vault import BatchExport, vault_markdown
 from .writer import BatchWriter
 
 if TYPE_CHECKING:
@@ -770,21 +771,119 @@ class Service:
         from . import feeds as feedmod  # noqa: PLC0415 - lazy, see the imports
 
         outlines = feedmod.parse_opml(data)
-        existing = {f.url for f in self.store.feeds()}
+        existing = {f.url: f for f in self.store.feeds()}
         added: list[Feed] = []
         skipped = 0
         for outline in outlines:
             if outline.xml_url in existing:
                 skipped += 1
+                known = existing[outline.xml_url]
+                if outline.category and not known.folder:
+                    # An OPML nesting gives a folder to a feed that had none (never moves one).
+                    self.store.set_feed_folder(known.id, outline.category)
                 continue
-            existing.add(outline.xml_url)
-            added.append(self.store.add_feed(outline.xml_url, outline.title))
+            feed = self.store.add_feed(outline.xml_url, outline.title)
+            if outline.category:
+                self.store.set_feed_folder(feed.id, outline.category)
+                feed = self.store.feed(feed.id)
+            existing[outline.xml_url] = feed
+            added.append(feed)
         return added, skipped
 
     def export_opml(self) -> str:
         from . import feeds as feedmod  # noqa: PLC0415 - lazy, see the imports
 
-        return feedmod.write_opml((f.title, f.url, f.site_url) for f in self.store.feeds())
+        feeds = sorted(
+            (f for f in self.store.feeds() if f.url != LINKED_PAGES_URL),
+            key=lambda f: (f.folder is None, (f.folder or "").lower(), f.title.lower()),
+        )
+        return feedmod.write_opml((f.title, f.url, f.site_url, f.folder) for f in feeds)
+
+    # -- issue 15: schedule, retention, marking lists, batch export ---------------------
+
+    def due_feed_ids(self, default_interval: int, *, now: datetime | None = None) -> list[int]:
+        """The feeds whose scheduled refresh is due (see :mod:`tuinews.core.schedule`)."""
+        from .schedule import due_feed_ids
+
+        return due_feed_ids(
+            self.store.feeds(), default_interval=default_interval, now=now or datetime.now(UTC)
+        )
+
+    def refresh_due(
+        self,
+        default_interval: int,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> RefreshSummary:
+        """Refresh the feeds that are due (the app's background schedule, or a cron job)."""
+        ids = self.due_feed_ids(default_interval)
+        if not ids:
+            return RefreshSummary()
+        return self.refresh(ids, progress=progress, cancel=cancel)
+
+    def set_read_many(self, story_ids: Sequence[int], read: bool, *, chunk: int = 500) -> int:
+        """Mark many stories read or unread through :meth:`Store.set_read`, a chunk per
+        transaction (a 100,000-story list never holds the write lock for long)."""
+        ids = list(story_ids)
+        for start in range(0, len(ids), chunk):
+            self.store.set_read(ids[start : start + chunk], read)
+        return len(ids)
+
+    def mark_list_read(self, flt: StoryFilter) -> list[int]:
+        """Mark every unread story of a list read; returns their ids (to undo it)."""
+        ids = self.store.story_ids(flt, unread_only=True)
+        self.set_read_many(ids, True)
+        return ids
+
+    def cleanup(
+        self,
+        *,
+        keep_days: int,
+        keep_per_feed: int,
+        full_text_days: int,
+        dry_run: bool = False,
+        convert: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> CleanupReport:
+        """The retention (:meth:`Store.cleanup`)."""
+        return self.store.cleanup(
+            keep_days=keep_days,
+            keep_per_feed=keep_per_feed,
+            full_text_days=full_text_days,
+            dry_run=dry_run,
+            convert=convert,
+            cancel=cancel,
+        )
+
+    def export_batch(
+        self,
+        story_ids: Sequence[int],
+        directory: Path,
+        *,
+        fetch: bool = True,
+        force: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> BatchExport:
+        """Export many stories into a notes folder (see :mod:`tuinews.core.vault`)."""
+        from .vault import export_to_vault
+
+        def render(story_id: int) -> tuple[Story, str]:
+            story = self.store.story(story_id)
+            article: Article | None
+            if fetch:
+                try:
+                    article = self.fetch_article(story_id)
+                except FetchError as exc:
+                    article = self._fallback(story, exc.message)
+            else:
+                article = self.cached_article(story_id)
+            return story, vault_markdown(story, article, self.related(story_id))
+
+        return export_to_vault(
+            story_ids, directory, render, force=force, progress=progress, cancel=cancel
+        )
 
     # -- the bundled samples ---------------------------------------------------------------
 

@@ -207,6 +207,28 @@ class StoryFilter:
     """Include the stories the kill-file hides."""
 
 
+@dataclass(slots=True)
+class CleanupReport:
+    """What a retention cleanup removed (or, dry, would remove)."""
+
+    stories_deleted: int = 0
+    """Stories deleted with everything of theirs."""
+    full_texts_dropped: int = 0
+    """Older stories that lost their stored page and full text (the story stays)."""
+    kept_starred: int = 0
+    """Stories past the limits kept because they are starred."""
+    kept_in_feed: int = 0
+    """Stories past the limits kept because the feed still carries them."""
+    feeds_skipped: int = 0
+    """Feeds not refreshed since this tuinews came: what they still carry is not known yet."""
+    bytes_before: int = 0
+    bytes_after: int = 0
+    vacuum: str = ""
+    """What was done to give the space back ("incremental", "converted", "not possible...")."""
+    dry_run: bool = False
+    seconds: float = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class FeedUpdate:
     """What storing one parsed feed changed."""
@@ -301,6 +323,10 @@ class Store:
             if version > SCHEMA_VERSION:
                 conn.close()
                 raise self._newer(version)
+            if version == 0 and not conn.execute("SELECT 1 FROM sqlite_master").fetchone():
+                # A new file: its free pages can then be given back bit by bit (retention's
+                # incremental vacuum). Only possible before the first table (and WAL) exists.
+                conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
             log.debug("journal mode %s", mode)
             conn.execute("PRAGMA foreign_keys = ON")
@@ -502,9 +528,7 @@ class Store:
         if not rows:
             rows = self._query(base + " WHERE lower(f.title) = lower(?)", (*params, key))
         if not rows:
-            rows = self._query(
-                base + " WHERE instr(lower(f.title), lower(?)) > 0", (*params, key)
-            )
+            rows = self._query(base + " WHERE instr(lower(f.title), lower(?)) > 0", (*params, key))
         if not rows:
             raise NotFoundError(f"no feed matches {key!r} (try `tuinews feeds`)")
         if len(rows) > 1:
@@ -843,6 +867,177 @@ class Store:
         return True
 
     # -- stories -----------------------------------------------------------------------
+
+    # -- retention ---------------------------------------------------------------------
+
+    def file_size(self) -> int:
+        """Bytes of the cache in use (pages minus free pages) plus its WAL."""
+        page_size = self._query("PRAGMA page_size")[0][0]
+        pages = self._query("PRAGMA page_count")[0][0]
+        wal = self.path.with_name(self.path.name + "-wal")
+        extra = wal.stat().st_size if wal.exists() else 0
+        return int(page_size * pages + extra)
+
+    def cleanup(
+        self,
+        *,
+        keep_days: int,
+        keep_per_feed: int,
+        full_text_days: int,
+        dry_run: bool = False,
+        convert: bool = False,
+        now: int | None = None,
+        chunk: int = 500,
+        pause: float = 0.002,
+        cancel: Any = None,
+    ) -> CleanupReport:
+        """Apply the retention: old stories' pages and full text first, then old stories.
+
+        Starred stories are never touched, and neither is a story the feed's last document
+        still carried. Deletes run in transactions of ``chunk`` stories with a pause between
+        them, so the app's own writes (a story marked read) never wait long. The file then
+        gives its free pages back (``PRAGMA incremental_vacuum``); a cache created before
+        that was possible needs one full ``VACUUM`` first, done only when ``convert`` is true
+        (``tuinews cleanup``: it locks the file for as long as it takes).
+
+        Args:
+            keep_days: stories older than this many days go (0: none for their age).
+            keep_per_feed: only the newest this many of each feed stay (0: no limit).
+            full_text_days: older stories lose their page and full text (0: never).
+            dry_run: count only; nothing changes.
+            convert: allow the one full VACUUM that turns on incremental vacuum.
+            now: the current Unix time (tests).
+            chunk: stories per transaction.
+            pause: seconds between transactions.
+            cancel: an object with ``is_set()``: stop between transactions.
+        """
+        started = time.monotonic()
+        now = now or _now()
+        with contextlib.suppress(sqlite3.Error):  # so that the sizes compare like with like
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        report = CleanupReport(dry_run=dry_run, bytes_before=self.file_size())
+        cutoff = now - keep_days * 86400 if keep_days else None
+        text_cutoff = now - full_text_days * 86400 if full_text_days else None
+        report.feeds_skipped = int(
+            self._query("SELECT count(*) FROM feeds WHERE present_ids IS NULL")[0][0]
+        )
+        doomed, report.kept_starred, report.kept_in_feed = self._cleanup_candidates(
+            cutoff, keep_per_feed
+        )
+        doomed_set = set(doomed)
+        texts: list[int] = []
+        if text_cutoff is not None:
+            # Only stories the feed no longer carries: what it still carries keeps its text.
+            outside = (
+                " JOIN feeds f ON f.id = s.feed_id WHERE f.present_ids IS NOT NULL"
+                " AND instr(',' || f.present_ids || ',', ',' || s.id || ',') = 0"
+                " AND s.starred = 0 AND s.sort_key < ?"
+            )
+            texts = [
+                r[0]
+                for r in self._query(
+                    "SELECT s.id FROM stories s" + outside + " AND (s.content IS NOT NULL"
+                    " OR s.id IN (SELECT story_id FROM articles))",
+                    (text_cutoff,),
+                )
+                if r[0] not in doomed_set
+            ]
+        report.full_texts_dropped = len(texts)
+        report.stories_deleted = len(doomed)
+        if dry_run:
+            report.bytes_after = report.bytes_before
+            report.seconds = time.monotonic() - started
+            return report
+
+        def stopped() -> bool:
+            return bool(cancel is not None and cancel.is_set())
+
+        for start in range(0, len(texts), chunk):
+            if stopped():
+                break
+            ids = texts[start : start + chunk]
+            marks = ",".join("?" * len(ids))
+            with self.transaction() as conn:
+                conn.execute(f"DELETE FROM articles WHERE story_id IN ({marks})", ids)
+                conn.execute(f"UPDATE stories SET content = NULL WHERE id IN ({marks})", ids)
+                # The index goes back to what it holds for a story without full text.
+                conn.execute(
+                    f"UPDATE story_fts SET body = (SELECT summary FROM stories WHERE id = rowid)"
+                    f" WHERE rowid IN ({marks})",
+                    ids,
+                )
+            time.sleep(pause)
+        for start in range(0, len(doomed), chunk):
+            if stopped():
+                break
+            ids = doomed[start : start + chunk]
+            marks = ",".join("?" * len(ids))
+            with self.transaction() as conn:
+                conn.execute(f"DELETE FROM story_fts WHERE rowid IN ({marks})", ids)
+                conn.execute(f"DELETE FROM stories WHERE id IN ({marks})", ids)
+            time.sleep(pause)
+        report.vacuum = self._give_space_back(convert=convert, pause=pause, stopped=stopped)
+        self.set_setting("retention.last_run", now)
+        report.bytes_after = self.file_size()
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _cleanup_candidates(
+        self, cutoff: int | None, keep_per_feed: int
+    ) -> tuple[list[int], int, int]:
+        """(ids to delete, kept because starred, kept because still in the feed)."""
+        if cutoff is None and not keep_per_feed:
+            return [], 0, 0
+        conds = []
+        params: list[Any] = []
+        if cutoff is not None:
+            conds.append("sort_key < ?")
+            params.append(cutoff)
+        if keep_per_feed:
+            conds.append("rank > ?")
+            params.append(keep_per_feed)
+        rows = self._query(
+            "SELECT id, starred, present FROM (SELECT s.id, s.starred, s.sort_key,"
+            " instr(',' || f.present_ids || ',', ',' || s.id || ',') AS present,"
+            " row_number() OVER (PARTITION BY s.feed_id ORDER BY s.sort_key DESC, s.id DESC)"
+            " AS rank FROM stories s JOIN feeds f ON f.id = s.feed_id"
+            " WHERE f.present_ids IS NOT NULL) WHERE " + " OR ".join(conds),
+            params,
+        )
+        doomed = [r[0] for r in rows if not r[1] and not r[2]]
+        starred = sum(1 for r in rows if r[1])
+        in_feed = sum(1 for r in rows if r[2] and not r[1])
+        return doomed, starred, in_feed
+
+    def _give_space_back(self, *, convert: bool, pause: float, stopped: Any) -> str:
+        mode = self._query("PRAGMA auto_vacuum")[0][0]
+        if mode == 0:
+            if not convert:
+                return "not yet possible: run `tuinews cleanup` once to let the file shrink"
+            try:
+                self.conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                self.conn.execute("VACUUM")
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+            return "converted (one full VACUUM; from now on the file shrinks by itself)"
+        while not stopped():
+            free = self._query("PRAGMA freelist_count")[0][0]
+            if not free:
+                break
+            try:
+                # executescript steps it to the end: execute() frees one page per call.
+                self.conn.executescript("PRAGMA incremental_vacuum(2000);")
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+            time.sleep(pause)
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return "incremental"
+
+    def cleanup_due(self, *, now: int | None = None) -> bool:
+        """True when the retention has not run in the last 24 hours."""
+        last = self.get_setting("retention.last_run")
+        return not isinstance(last, int) or (now or _now()) - last >= 86400
 
     # -- searches, saved searches and the kill-file -------------------------------------
 
