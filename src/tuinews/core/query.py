@@ -180,9 +180,12 @@ def _filter_conditions(query: SearchQuery, params: list[Any]) -> list[str]:
             params += [name, name, name]
         clauses.append(f"s.feed_id IN (SELECT id FROM feeds WHERE {' OR '.join(ors)})")
     if query.folders:
-        marks = " OR ".join("lower(folder) = lower(?)" for _ in query.folders)
-        clauses.append(f"s.feed_id IN (SELECT id FROM feeds WHERE {marks})")
-        params += list(query.folders)
+        ors = []
+        for name in query.folders:
+            # The folder and its subfolders ("folder:news" finds "News/Local" too).
+            ors.append("(lower(folder) = lower(?) OR lower(substr(folder, 1, ?)) = lower(?))")
+            params += [name, len(name) + 1, name + "/"]
+        clauses.append(f"s.feed_id IN (SELECT id FROM feeds WHERE {' OR '.join(ors)})")
     if query.unread is not None:
         clauses.append("s.read = 0" if query.unread else "s.read = 1")
     if query.starred is not None:

@@ -1121,8 +1121,11 @@ class Store:
         if flt.starred:
             clauses.append("s.starred = 1")
         if flt.folder is not None:
-            clauses.append("s.feed_id IN (SELECT id FROM feeds WHERE folder = ?)")
-            params.append(flt.folder)
+            # A folder holds its subfolders' feeds too ("News" holds "News/Local").
+            clauses.append(
+                "s.feed_id IN (SELECT id FROM feeds WHERE folder = ? OR substr(folder, 1, ?) = ?)"
+            )
+            params += [flt.folder, len(flt.folder) + 1, flt.folder + "/"]
         if flt.query:
             conds, values = query_conditions(self._checked(parse_search(flt.query)))
             clauses += conds

@@ -185,7 +185,9 @@ class TuinewsApp(App[None]):
         from .widgets.story_list import StoryList
 
         rows: list[tuple[str, str, str]] = []
-        for owner in (MainScreen, StoryList, ArticleView, TuinewsApp):
+        from .widgets.feed_list import FeedList
+
+        for owner in (MainScreen, FeedList, StoryList, ArticleView, TuinewsApp):
             for binding in owner.BINDINGS:
                 assert isinstance(binding, Binding)
                 if binding.id is None:
@@ -208,5 +210,6 @@ class TuinewsApp(App[None]):
     async def action_quit(self) -> None:
         for screen in self.screen_stack:
             if isinstance(screen, MainScreen):
+                screen.stop_background()
                 screen.save_position()
         self.exit()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,11 +34,12 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tuinews.core.errors import FetchError, TuinewsError
 from tuinews.core.models import Article, Feed, RelatedStory, Story
 from tuinews.core.service import FeedResult, RefreshSummary, Service
-from tuinews.core.store import StoryFilter
+from tuinews.core.store import CleanupReport, StoryFilter
 from tuinews.core.text import clean_text, is_safe_url
+from tuinews.core.vault import BatchExport
 
 from ..widgets.article_view import ArticleState, ArticleView
-from ..widgets.feed_list import FeedChoice, FeedList
+from ..widgets.feed_list import FeedChoice, FeedList, SavedSearch
 from ..widgets.related_sidebar import RelatedSidebar
 from ..widgets.status_line import StatusLine
 from ..widgets.story_list import Clock, StoryList, utc_now
@@ -55,6 +57,9 @@ SIDEBAR_MIN_WIDTH = 100
 HISTORY_LIMIT = 50
 RELOAD_INTERVAL = 0.25
 """During a refresh the lists are re-read at most this often (seconds)."""
+COLLAPSED_KEY = "ui.collapsed_folders"
+UNDO_LIMIT = 1
+"""How many mark-all-read actions ``u`` can undo (the last one)."""
 
 
 class MainScreen(Screen[None]):
@@ -89,6 +94,10 @@ class MainScreen(Screen[None]):
         Binding("a", "add_feed", "Add feed", show=False, id="add_feed"),
         Binding("d", "remove_feed", "Remove feed", show=False, id="remove_feed"),
         Binding("A", "mark_all_read", "Mark all read", show=False, id="mark_all_read"),
+        Binding("u", "undo_mark", "Undo mark all read", show=False, id="undo_mark"),
+        Binding("S", "save_search", "Save search", show=False, id="save_search"),
+        Binding("z", "toggle_folder", "Fold folder", show=False, id="toggle_folder"),
+        Binding("E", "export_list", "Export list", show=False, id="export_list"),
         Binding("backslash", "toggle_sidebar", "Sidebar", show=False, id="toggle_sidebar"),
         Binding("w", "why_related", "Why related", show=False, id="why_related"),
         Binding("backspace", "back", "Back", show=False, id="back"),
@@ -207,6 +216,44 @@ class MainScreen(Screen[None]):
             self.paths = paths
             """The files written."""
 
+    class ScheduledDone(Message):
+        """A background (scheduled) refresh finished."""
+
+        def __init__(self, summary: RefreshSummary) -> None:
+            super().__init__()
+            self.summary = summary
+            """What it did (often nothing: no feed was due)."""
+
+    class CleanupDone(Message):
+        """The daily retention cleanup finished."""
+
+        def __init__(self, report: CleanupReport) -> None:
+            super().__init__()
+            self.report = report
+            """What it removed."""
+
+    class ListMarked(Message):
+        """Every unread story of a list was marked read (or that was undone)."""
+
+        def __init__(self, ids: list[int], read: bool, label: str) -> None:
+            super().__init__()
+            self.ids = ids
+            """The stories changed."""
+            self.read = read
+            """True: marked read; False: the undo."""
+            self.label = label
+            """Which list (untrusted: may be a feed's title)."""
+
+    class ListExported(Message):
+        """The stories of a list were exported to a notes folder."""
+
+        def __init__(self, report: BatchExport, directory: Path) -> None:
+            super().__init__()
+            self.report = report
+            """What was written and skipped."""
+            self.directory = directory
+            """The folder."""
+
     # -- set-up ----------------------------------------------------------------------------
 
     def __init__(
@@ -229,6 +276,11 @@ class MainScreen(Screen[None]):
         self._history: list[int] = []
         self._cancel_refresh: threading.Event | None = None
         self._search_query: str | None = None
+        self._cancel_scheduled: threading.Event | None = None
+        self._cancel_cleanup: threading.Event | None = None
+        self._undo: tuple[list[int], str] | None = None
+        self.schedule_checks = 0
+        """How often the schedule was looked at (tests)."""
 
     @property
     def tuinews_app(self) -> TuinewsApp:
@@ -265,7 +317,15 @@ class MainScreen(Screen[None]):
     def status(self) -> StatusLine:
         return self.query_one(StatusLine)
 
+    # Seconds between looks at the refresh schedule (the first one too); tests shorten them.
+    SCHEDULE_TICK = 30.0
+    # Seconds after start-up before the daily cleanup may run.
+    CLEANUP_DELAY = 60.0
+
     async def on_mount(self) -> None:
+        collapsed = self.service.store.get_setting(COLLAPSED_KEY, []) or []
+        self.feeds.collapsed = {str(c) for c in collapsed if isinstance(c, str)}
+        self._start_background()
         position: dict[str, Any] = self.service.store.get_setting(POSITION_KEY, {}) or {}
         self.reload_feeds(keep=str(position.get("feed") or "all"))
         choice = self.feeds.current
@@ -308,13 +368,14 @@ class MainScreen(Screen[None]):
     # -- feeds and the story list ----------------------------------------------------------
 
     def reload_feeds(self, keep: str | None = None) -> None:
-        """Re-read the subscriptions and their counts."""
+        """Re-read the subscriptions, the saved searches and their counts."""
         store = self.service.store
         self.feeds.show_feeds(
             self.service.feeds(),
             unread=store.count_stories(StoryFilter(unread=True)),
             starred=store.count_stories(StoryFilter(starred=True)),
             keep=keep,
+            saved=self._saved_searches(),
         )
 
     def show_feed_error(self, choice: FeedChoice | None) -> None:
@@ -338,6 +399,7 @@ class MainScreen(Screen[None]):
         self._search_query = None
         self.stories.set_filter(event.choice.filter)
         self.show_feed_error(event.choice)
+        self.update_hidden()
 
     @on(FeedList.Activated)
     def enter_feed(self, event: FeedList.Activated) -> None:
@@ -349,6 +411,9 @@ class MainScreen(Screen[None]):
     @on(StoryList.Highlighted)
     def update_position(self, event: StoryList.Highlighted) -> None:
         self.update_status_position()
+        # The reader is at the top of the list: the new-stories count has done its job.
+        if event.index == 0 and self.status.new_stories and self.stories.has_focus:
+            self.status.new_stories = 0
 
     def update_status_position(self) -> None:
         stories = self.stories
@@ -537,6 +602,8 @@ class MainScreen(Screen[None]):
     def run_refresh(self, feed_ids: list[int] | None, *, samples: bool = False) -> None:
         if self._cancel_refresh is not None:
             self._cancel_refresh.set()
+        if self._cancel_scheduled is not None:
+            self._cancel_scheduled.set()  # the reader's own refresh goes first
         cancel = threading.Event()
         self._cancel_refresh = cancel
         if samples:
@@ -610,8 +677,9 @@ class MainScreen(Screen[None]):
             text += f", {len(failed)} failed ({names}{', …' if len(failed) > 3 else ''})"
         self.notify(text, severity="warning" if failed else "information")
 
-    def reload_lists(self) -> None:
-        """Re-read the feed counts and the story list, keeping the cursor on its story."""
+    def reload_lists(self, *, keep_view: bool = False) -> None:
+        """Re-read the feed counts and the story list, keeping the cursor on its story (and,
+        with ``keep_view``, that story on its screen row)."""
         if self._reload_timer is not None:
             self._reload_timer.stop()
             self._reload_timer = None
@@ -619,8 +687,9 @@ class MainScreen(Screen[None]):
         self.list_reloads += 1
         self.reload_feeds()
         self.show_feed_error(self.feeds.current)
-        self.stories.reload()
+        self.stories.reload(keep_view=keep_view)
         self.update_status_position()
+        self.update_hidden()
 
     # -- worker failures -------------------------------------------------------------------
 
@@ -801,6 +870,8 @@ class MainScreen(Screen[None]):
         self.run_refresh(None)
 
     def action_cancel(self) -> None:
+        if self._cancel_scheduled is not None:
+            self._cancel_scheduled.set()
         if self._cancel_refresh is not None:
             self._cancel_refresh.set()
             self.status.activity = "stopping the refresh…"
@@ -814,6 +885,11 @@ class MainScreen(Screen[None]):
         def search(query: str | None) -> None:
             if not query:
                 return
+            try:
+                self.service.store.parse_search(query)
+            except TuinewsError as exc:
+                self.notify(exc.message, severity="error", markup=False)
+                return
             self._search_query = query
             self.stories.set_filter(StoryFilter(search=query))
             self.stories.focus()
@@ -825,8 +901,9 @@ class MainScreen(Screen[None]):
             InputDialog(
                 "Search the cache",
                 value=self._search_query or "",
-                placeholder="words to find in titles and full text",
-                hint="Escape on the list goes back to the feed.",
+                placeholder="words, or: feed:NAME folder:NAME is:unread is:starred after:DATE",
+                hint='FTS5 syntax works ("a phrase", OR, NOT, title:word). S saves the search'
+                " as a feed; Escape on the list goes back.",
                 ok_label="Search",
                 dialog_id="search-dialog",
             ),
@@ -868,6 +945,9 @@ class MainScreen(Screen[None]):
 
     def action_remove_feed(self) -> None:
         choice = self.feeds.current
+        if choice is not None and choice.saved_id is not None:
+            self._remove_saved_search(choice)
+            return
         if choice is None or choice.feed is None:
             self.notify("Choose a feed in the list first.", severity="warning")
             return
@@ -956,28 +1036,74 @@ class MainScreen(Screen[None]):
         if sidebar.show_reasons and not sidebar.display:
             self.sidebar_shown = True
 
-    def action_mark_all_read(self) -> None:
-        """Mark every story of the current feed (or of every feed) read, after asking."""
+    def _list_label(self) -> str:
+        if self._search_query is not None:
+            return f"the search “{clean_text(self._search_query)}”"
         choice = self.feeds.current
-        feed = choice.feed if choice is not None and self._search_query is None else None
-        unread = self.service.store.count_stories(
-            StoryFilter(feed_id=feed.id if feed else None, unread=True)
-        )
+        if choice is None or choice.key == "all":
+            return "every feed"
+        return clean_text(choice.label)
+
+    def action_mark_all_read(self) -> None:
+        """Mark every unread story of the list in view (a feed, a folder, All, a search, a
+        saved search) read, after asking; ``u`` undoes it."""
+        flt = self.stories.filter
+        unread = self.service.store.count_stories(replace(flt, unread=True))
         if not unread:
             self.notify("Nothing unread here.", timeout=2)
             return
+        label = self._list_label()
         question = Text(f"Mark {unread:,} unread {'story' if unread == 1 else 'stories'} in ")
-        question.append(clean_text(feed.title) if feed else "every feed", style="bold")
-        question.append(" read?")
+        question.append(label, style="bold")
+        question.append(" read? (u undoes it)")
 
         def mark(yes: bool | None) -> None:
             if not yes:
                 return
-            changed = self.service.store.mark_feed_read(feed.id if feed else None)
-            self.reload_lists()
-            self.notify(f"Marked {changed:,} read.", timeout=2)
+            if unread <= 2000:  # quick: at once, so the list changes under the reader's eyes
+                ids = self.service.mark_list_read(flt)
+                self.post_message(self.ListMarked(ids, True, label))
+            else:
+                self.status.activity = f"marking {unread:,} stories read…"
+                self.mark_list_worker(flt, label)
 
         self.app.push_screen(ConfirmDialog(question, yes_label="Mark read"), mark)
+
+    @work(thread=True, exclusive=True, group="mark", exit_on_error=False)
+    def mark_list_worker(self, flt: StoryFilter, label: str) -> None:
+        """Mark a big list read in a thread (chunks through Store.set_read)."""
+        ids = self.service.mark_list_read(flt)
+        self.post_message(self.ListMarked(ids, True, label))
+
+    @work(thread=True, exclusive=True, group="mark", exit_on_error=False)
+    def unmark_list_worker(self, ids: list[int], label: str) -> None:
+        """Undo a mark-all-read in a thread."""
+        self.service.set_read_many(ids, False)
+        self.post_message(self.ListMarked(ids, False, label))
+
+    def action_undo_mark(self) -> None:
+        if self._undo is None:
+            self.notify("Nothing to undo.", timeout=2)
+            return
+        ids, label = self._undo
+        self._undo = None
+        if len(ids) <= 2000:
+            self.service.set_read_many(ids, False)
+            self.post_message(self.ListMarked(ids, False, label))
+        else:
+            self.status.activity = f"marking {len(ids):,} stories unread again…"
+            self.unmark_list_worker(ids, label)
+
+    @on(ListMarked)
+    def show_list_marked(self, event: ListMarked) -> None:
+        self.status.activity = ""
+        self.reload_lists()
+        count = f"{len(event.ids):,} {'story' if len(event.ids) == 1 else 'stories'}"
+        if event.read:
+            self._undo = (event.ids, event.label)
+            self.notify(f"Marked {count} read in {event.label}. u undoes it.", markup=False)
+        else:
+            self.notify(f"Undone: {count} unread again.", timeout=3, markup=False)
 
     async def action_back(self) -> None:
         if not self._history:
@@ -1004,3 +1130,236 @@ class MainScreen(Screen[None]):
         self.set_class(not wide, "narrow")
         shown = wide if self.sidebar_shown is None else self.sidebar_shown
         self.set_class(not shown, "no-sidebar")
+
+    # -- issue 15: background schedule, daily cleanup, folders, saved searches, list export --
+
+    @property
+    def _config(self) -> Any:
+        return getattr(self.app, "config", None)
+
+    def _start_background(self) -> None:
+        """The refresh schedule's timer and the daily cleanup (both off in the config if the
+        reader wants them off)."""
+        config = self._config
+        if config is None:
+            return
+        if config.auto_refresh:
+            self.set_interval(self.SCHEDULE_TICK, self.check_schedule, name="schedule")
+        if config.auto_cleanup and (config.keep_days or config.keep_per_feed):
+            self.set_timer(self.CLEANUP_DELAY, self.start_cleanup, name="cleanup")
+
+    def check_schedule(self) -> None:
+        """Refresh the feeds that are due, in the background, unless a refresh is running."""
+        self.schedule_checks += 1
+        if self._cancel_refresh is not None or self._cancel_scheduled is not None:
+            return
+        cancel = threading.Event()
+        self._cancel_scheduled = cancel
+        self.scheduled_refresh_worker(cancel, self._config.refresh_interval)
+
+    @work(thread=True, exclusive=True, group="scheduled-refresh", exit_on_error=False)
+    def scheduled_refresh_worker(self, cancel: threading.Event, interval: int) -> None:
+        """Refresh the due feeds in a thread; the lists are re-read as feeds come in."""
+        failed = 0
+
+        def progress(done: int, total: int, result: FeedResult) -> None:
+            nonlocal failed
+            if result.outcome == "failed":
+                failed += 1
+            if result.new:
+                self.post_message(self.RefreshProgress(done, total, failed, result))
+
+        try:
+            summary = self.service.refresh_due(interval, progress=progress, cancel=cancel)
+        finally:
+            if cancel.is_set():
+                log.info("scheduled refresh stopped")
+        self.post_message(self.ScheduledDone(summary))
+
+    @on(ScheduledDone)
+    def finish_scheduled_refresh(self, event: ScheduledDone) -> None:
+        self._cancel_scheduled = None
+        summary = event.summary
+        if not summary.results:
+            return
+        log.info(
+            "scheduled refresh: %d feeds, %d new, %d failed",
+            len(summary.results),
+            summary.new_stories,
+            len(summary.failed),
+        )
+        if summary.new_stories:
+            self.status.new_stories += summary.new_stories
+        self.reload_lists(keep_view=True)
+
+    def start_cleanup(self) -> None:
+        """The retention, at most once a day, in a thread (it never converts an old cache to
+        incremental vacuum: that takes a full VACUUM, left to `tuinews cleanup`)."""
+        config = self._config
+        if config is None or not self.service.store.cleanup_due():
+            return
+        cancel = threading.Event()
+        self._cancel_cleanup = cancel
+        self.cleanup_worker(cancel, config.keep_days, config.keep_per_feed, config.full_text_days)
+
+    @work(thread=True, exclusive=True, group="cleanup", exit_on_error=False)
+    def cleanup_worker(
+        self, cancel: threading.Event, keep_days: int, keep_per_feed: int, full_text_days: int
+    ) -> None:
+        """Delete old stories in chunks (the UI's own writes wait at most one chunk)."""
+        report = self.service.cleanup(
+            keep_days=keep_days,
+            keep_per_feed=keep_per_feed,
+            full_text_days=full_text_days,
+            cancel=cancel,
+        )
+        self.post_message(self.CleanupDone(report))
+
+    @on(CleanupDone)
+    def finish_cleanup(self, event: CleanupDone) -> None:
+        self._cancel_cleanup = None
+        report = event.report
+        log.info("cleanup: %s", report)
+        if not report.stories_deleted and not report.full_texts_dropped:
+            return
+        self.reload_lists(keep_view=True)
+        freed = max(0, report.bytes_before - report.bytes_after) / (1024 * 1024)
+        self.notify(
+            f"Cleanup: {report.stories_deleted:,} old stories deleted, the full text of "
+            f"{report.full_texts_dropped:,} more dropped ({freed:.1f} MiB freed).",
+            timeout=6,
+        )
+
+    def stop_background(self) -> None:
+        """Stop the background refresh and cleanup between their steps (on quit)."""
+        for event in (self._cancel_scheduled, self._cancel_cleanup):
+            if event is not None:
+                event.set()
+
+    def update_hidden(self) -> None:
+        """How many stories of this list the kill-file hides, in the status line."""
+        store = self.service.store
+        self.status.hidden = store.count_hidden(self.stories.filter) if store.hides_stories else 0
+
+    def _saved_searches(self) -> list[SavedSearch]:
+        store = self.service.store
+        out = []
+        for saved_id, name, query in store.saved_searches():
+            try:
+                unread = store.count_stories(StoryFilter(query=query, unread=True))
+            except TuinewsError as exc:
+                log.warning("saved search %r: %s", name, exc)
+                unread = 0
+            out.append(SavedSearch(saved_id, name, query, unread))
+        return out
+
+    def action_save_search(self) -> None:
+        """Save the search in view as a virtual feed of the feed pane."""
+        query = self._search_query
+        if query is None:
+            self.notify("Search first (/), then S saves the search.", severity="warning")
+            return
+
+        def save(name: str | None) -> None:
+            if not name:
+                return
+            try:
+                saved_id = self.service.store.save_search(name, query)
+            except TuinewsError as exc:
+                self.notify(exc.message, severity="error", markup=False)
+                return
+            self._search_query = None
+            self.reload_feeds(keep=f"saved:{saved_id}")
+            choice = self.feeds.current
+            if choice is not None:
+                self.stories.set_filter(choice.filter)
+            self.update_status_position()
+            self.notify(f"Saved the search as {clean_text(name)}.", markup=False)
+
+        self.app.push_screen(
+            InputDialog(
+                "Save this search as",
+                value=clean_text(query)[:60],
+                hint="It shows under Starred, newest first, with its unread count.",
+                ok_label="Save",
+                dialog_id="save-search-dialog",
+            ),
+            save,
+        )
+
+    def _remove_saved_search(self, choice: FeedChoice) -> None:
+        question = Text("Delete the saved search ")
+        question.append(choice.label, style="bold")
+        question.append("? (its stories stay)")
+
+        def remove(yes: bool | None) -> None:
+            if yes and choice.saved_id is not None:
+                name = self.service.store.delete_saved_search(choice.saved_id)
+                self.reload_feeds(keep="all")
+                self.stories.set_filter(StoryFilter())
+                self.notify(f"Deleted the saved search {clean_text(name)}.", markup=False)
+
+        self.app.push_screen(ConfirmDialog(question, yes_label="Delete"), remove)
+
+    def action_toggle_folder(self) -> None:
+        if not self.feeds.toggle_folder():
+            self.notify("Choose a folder in the feed list first.", severity="warning", timeout=2)
+
+    @on(FeedList.FoldersChanged)
+    def remember_folders(self, event: FeedList.FoldersChanged) -> None:
+        try:
+            self.service.store.set_setting(COLLAPSED_KEY, sorted(event.collapsed))
+        except TuinewsError as exc:
+            log.warning("could not save the folders: %s", exc)
+
+    def action_export_list(self) -> None:
+        """Export every story of the list in view into a notes folder."""
+        flt = self.stories.filter
+        count = self.stories.count
+        if not count:
+            self.notify("No stories here to export.", severity="warning")
+            return
+        config = self._config
+        default_dir = (
+            self.service.store.get_setting(EXPORT_DIR_KEY)
+            or (str(config.export_dir) if config is not None and config.export_dir else None)
+            or str(Path.cwd())
+        )
+        label = self._list_label()
+
+        def export(path: str | None) -> None:
+            if not path:
+                return
+            folder = Path(path).expanduser()
+            self.service.store.set_setting(EXPORT_DIR_KEY, str(folder))
+            self.status.activity = f"exporting {count:,} stories…"
+            self.export_list_worker(flt, folder)
+
+        self.app.push_screen(
+            InputDialog(
+                f"Export {count:,} {'story' if count == 1 else 'stories'} of {label} to",
+                value=default_dir,
+                hint="A notes folder: one Markdown file per story; a second export rewrites"
+                " only what changed.",
+                ok_label="Export",
+                dialog_id="export-list-dialog",
+            ),
+            export,
+        )
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def export_list_worker(self, flt: StoryFilter, folder: Path) -> None:
+        """Write the list's notes in a thread (fetching full text that is missing)."""
+        ids = self.service.store.story_ids(flt)
+        report = self.service.export_batch(ids, folder)
+        self.post_message(self.ListExported(report, folder))
+
+    @on(ListExported)
+    def show_list_exported(self, event: ListExported) -> None:
+        self.status.activity = ""
+        severity = "warning" if event.report.failed or event.report.kept else "information"
+        self.notify(
+            f"Exported to {event.directory}: {event.report.summary()}",
+            severity=severity,
+            markup=False,
+        )

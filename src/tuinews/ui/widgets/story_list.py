@@ -178,13 +178,18 @@ class StoryList(ScrollView, can_focus=True):
         self.filter = flt
         self.reload(keep_story=keep_story, reset=True)
 
-    def reload(self, *, keep_story: int | None = None, reset: bool = False) -> None:
+    def reload(
+        self, *, keep_story: int | None = None, reset: bool = False, keep_view: bool = False
+    ) -> None:
         """Re-read the count and drop cached pages (after a refresh or a change of filter).
 
         Args:
             keep_story: the story the cursor should stay on (default: the current one).
             reset: start from the top unless ``keep_story`` is found.
+            keep_view: keep the cursor's story on the same screen row (a background refresh:
+                new stories above it must not move what the reader is looking at).
         """
+        old_scroll = int(self.scroll_y)
         current = None if reset else self.current_story
         target = keep_story if keep_story is not None else (current.id if current else None)
         old_cursor = 0 if reset else self.cursor
@@ -201,6 +206,8 @@ class StoryList(ScrollView, can_focus=True):
                     index = None  # the story is not in this list
         if index is None or index >= self.count:
             index = min(old_cursor, max(0, self.count - 1))
+        elif keep_view and index != old_cursor:
+            self.scroll_to(y=max(0, old_scroll + index - old_cursor), animate=False, immediate=True)
         self.cursor = index
         self.refresh()
 
