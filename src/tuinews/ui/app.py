@@ -150,6 +150,8 @@ class TuinewsApp(App[None]):
         self._theme_ready = True
         if self.config.keys:
             self.set_keymap(self.config.keys)
+        for refused in self.service.store.set_hide_rules(self.config.hide):
+            self.notify(f"[filters] hide: ignoring {refused}", severity="warning", markup=False)
         main = MainScreen(
             self.service,
             load_samples=self.first_run or self.demo,

@@ -333,6 +333,7 @@ class MainScreen(Screen[None]):
             choice.filter if choice else StoryFilter(), keep_story=position.get("story")
         )
         self.show_feed_error(choice)
+        self.update_hidden()
         self.stories.focus()
         self._apply_sidebar()
         opened = position.get("open")

@@ -58,16 +58,34 @@ SPECIAL = ("all", "unread", "starred")
 
 def _folder_tree(feeds: list[Feed]) -> list[tuple[str, list[Feed]]]:
     """Every folder (parents included, "News" for "News/Local") with its own feeds, in
-    display order: a folder, then its subfolders, then its feeds."""
+    display order: a folder, then its subfolders, then its own feeds."""
     names: set[str] = set()
     for f in feeds:
         if f.folder:
             parts = f.folder.split("/")
             names.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-    return [
-        (name, [f for f in feeds if f.folder == name])
-        for name in sorted(names, key=lambda n: [p.lower() for p in n.split("/")])
-    ]
+
+    def key(name: str) -> str:
+        return name.rsplit("/", 1)[-1].lower()
+
+    children: dict[str | None, list[str]] = {}
+    for name in names:
+        parent = name.rsplit("/", 1)[0] if "/" in name else None
+        children.setdefault(parent, []).append(name)
+    out: list[tuple[str, list[Feed]]] = []
+
+    def emit(name: str) -> None:
+        out.append((name, []))
+        index = len(out) - 1
+        for child in sorted(children.get(name, []), key=key):
+            emit(child)
+        out.append(("", [f for f in feeds if f.folder == name]))
+        out[index] = (name, [])
+        del index
+
+    for top in sorted(children.get(None, []), key=key):
+        emit(top)
+    return out
 
 
 class FeedList(ScrollView, can_focus=True):
@@ -197,8 +215,14 @@ class FeedList(ScrollView, can_focus=True):
             )
             for s in saved or []
         ]
+        depths: list[int] = []
         for name, members in _folder_tree(feeds):
+            if not name:  # the feeds of the folder that just ended
+                depth = depths.pop()
+                every += [(self._feed_choice(f, depth + 1), f.unread) for f in members]
+                continue
             depth = name.count("/")
+            depths.append(depth)
             prefix = name + "/"
             count = sum(
                 f.unread for f in feeds if f.folder == name or (f.folder or "").startswith(prefix)
@@ -212,7 +236,6 @@ class FeedList(ScrollView, can_focus=True):
                     count,
                 )
             )
-            every += [(self._feed_choice(f, depth + 1), f.unread) for f in members]
         every += [(self._feed_choice(f, 0), f.unread) for f in feeds if not f.folder]
         self._every = every
         self._layout(keep)
@@ -331,8 +354,8 @@ class FeedList(ScrollView, can_focus=True):
             return False
         folder = current.folder
         if folder is None:
-            if open_ is False and current.feed is not None and current.feed.folder:
-                folder = current.feed.folder
+            if open_ is not True and current.feed is not None and current.feed.folder:
+                folder, open_ = current.feed.folder, False
             else:
                 return False
         before = current.key
