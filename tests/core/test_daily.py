@@ -28,7 +28,9 @@ from tuinews.core.vault import MANIFEST, images_as_links
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
-def entries(prefix: str, n: int, *, start: datetime = NOW, step_days: float = 1) -> list[ParsedEntry]:
+def entries(
+    prefix: str, n: int, *, start: datetime = NOW, step_days: float = 1
+) -> list[ParsedEntry]:
     return [
         ParsedEntry(
             guid=f"{prefix}{i}",
@@ -75,7 +77,9 @@ def test_schedule_default_override_floor_backoff_and_retry_after() -> None:
     s = feed_schedule(feed(refresh_interval=7200), default_interval=1800, now=NOW)
     assert (s.interval, s.source) == (7200, "feed")
     # The server's TTL / max-age is a floor under the user's interval, capped at a day.
-    s = feed_schedule(feed(refresh_interval=600, server_interval=3600), default_interval=1800, now=NOW)
+    s = feed_schedule(
+        feed(refresh_interval=600, server_interval=3600), default_interval=1800, now=NOW
+    )
     assert (s.interval, s.source) == (3600, "server")
     s = feed_schedule(feed(server_interval=10 * 86400), default_interval=1800, now=NOW)
     assert s.interval == 86400
@@ -85,7 +89,9 @@ def test_schedule_default_override_floor_backoff_and_retry_after() -> None:
     ]
     assert waits == [3600, 7200, 14400, 86400]
     s = feed_schedule(feed(failures=2), default_interval=1800, now=NOW)
-    assert s.backing_off and "failed 2 times in a row, backing off" in s.describe(feed(failures=2), NOW)
+    assert s.backing_off and "failed 2 times in a row, backing off" in s.describe(
+        feed(failures=2), NOW
+    )
     # Retry-After later than the interval wins.
     s = feed_schedule(feed(retry_after=NOW + timedelta(hours=5)), default_interval=1800, now=NOW)
     assert s.retry_after and s.due == NOW + timedelta(hours=5)
@@ -217,9 +223,7 @@ def test_cleanup_keeps_starred_and_in_feed_and_drops_full_text_first(store: Stor
         store.store_article(story_id, "http://127.0.0.1:9/x", _article(2000))
     store.set_starred(ids["alpha30"], True)  # 150 days old, starred
     # The feed now carries only a few, among them an old one (35: 175 days).
-    store.store_feed(
-        f.id, ParsedFeed("Alpha", None, [every[0], every[1], every[35]], "rss")
-    )
+    store.store_feed(f.id, ParsedFeed("Alpha", None, [every[0], every[1], every[35]], "rss"))
     dry = store.cleanup(keep_days=90, keep_per_feed=500, full_text_days=30, dry_run=True, now=now)
     assert store.count_stories() == 40  # a dry run changes nothing
     # Older than 90 days: 19..39 (21 stories), minus starred 30 and in-feed 35.
@@ -266,7 +270,10 @@ def test_an_old_cache_is_converted_to_incremental_vacuum_only_when_asked(tmp_pat
     store = Store(path)
     try:
         assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 0
-        assert "run `tuinews cleanup`" in store.cleanup(keep_days=1, keep_per_feed=0, full_text_days=0).vacuum
+        assert (
+            "run `tuinews cleanup`"
+            in store.cleanup(keep_days=1, keep_per_feed=0, full_text_days=0).vacuum
+        )
         report = store.cleanup(keep_days=1, keep_per_feed=0, full_text_days=0, convert=True)
         assert report.vacuum.startswith("converted")
         assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
@@ -367,7 +374,7 @@ def test_batch_export_is_stable_and_rewrites_only_what_changed(tmp_path: Path) -
         assert "[Image: Quay](https://img.example/q.jpg)" in note and "![" not in note
         second = svc.export_batch(ids, vault, fetch=False)
         assert not second.written and len(second.unchanged) == 4
-        assert "0 written, 4 unchanged (skipped)" == second.summary()
+        assert second.summary() == "0 written, 4 unchanged (skipped)"
         # A story changes (its title): its note is rewritten under the same name.
         changed = entries("alpha", 4)
         changed[1] = ParsedEntry(
@@ -382,7 +389,16 @@ def test_batch_export_is_stable_and_rewrites_only_what_changed(tmp_path: Path) -
             ParsedFeed(
                 "Alpha",
                 None,
-                [*changed[:2], ParsedEntry(changed[2].guid, changed[2].link, "Edited upstream", published=changed[2].published), changed[3]],
+                [
+                    *changed[:2],
+                    ParsedEntry(
+                        changed[2].guid,
+                        changed[2].link,
+                        "Edited upstream",
+                        published=changed[2].published,
+                    ),
+                    changed[3],
+                ],
                 "rss",
             ),
         )

@@ -238,9 +238,7 @@ async def test_the_kill_file_hides_stories_everywhere_and_says_how_many(
         assert screen.stories.count == 0
 
 
-async def test_export_the_list_in_view(
-    service: Service, config: Config, tmp_path: Path
-) -> None:
+async def test_export_the_list_in_view(service: Service, config: Config, tmp_path: Path) -> None:
     vault = tmp_path / "vault"
     app = TuinewsApp(service, dataclasses.replace(config, export_dir=vault))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -223,7 +223,11 @@ class Service:
             parsed, result, feed_url = self._discover(result, first_error)
         feed = self.store.add_feed(feed_url, parsed.title, prefetch=prefetch)
         update = self.store.store_feed(
-            feed.id, parsed, etag=result.etag, last_modified=result.last_modified
+            feed.id,
+            parsed,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            max_age=result.max_age,
         )
         return self.store.feed(feed.id), update.new
 
