@@ -386,6 +386,11 @@ def _cleanup_text(report) -> str:  # type: ignore[no-untyped-def]
         lines.append(
             f"cache: {mib(report.bytes_before)} -> {mib(report.bytes_after)}"
             f" (vacuum: {report.vacuum}) in {report.seconds:.1f} s"
+            + (
+                f", {report.vacuum_seconds:.1f} s of it giving the space back"
+                if report.vacuum_seconds >= 0.1
+                else ""
+            )
         )
     return "\n".join(lines)
 
