@@ -63,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
         "cleanup", help="apply the retention ([retention] in the config) and shrink the cache"
     )
     cl.add_argument("--dry-run", action="store_true", help="say what would go; change nothing")
+    cl.add_argument("--json", action="store_true", help="the report as JSON")
+    cl.add_argument(
+        "--no-full-vacuum",
+        action="store_true",
+        help="never the one full VACUUM an older cache needs to shrink (the app's daily run)",
+    )
     cl.add_argument("--keep-days", type=int, metavar="N", help="override [retention] keep_days")
     cl.add_argument(
         "--keep-per-feed", type=int, metavar="N", help="override [retention] keep_per_feed"
@@ -352,8 +358,13 @@ def cmd_cleanup(service, args, config) -> int:  # type: ignore[no-untyped-def]
         keep_per_feed=pick(args.keep_per_feed, config.keep_per_feed),
         full_text_days=pick(args.full_text_days, config.full_text_days),
         dry_run=args.dry_run,
-        convert=True,
+        convert=not args.no_full_vacuum,
     )
+    if args.json:
+        import dataclasses
+
+        _out(json.dumps(dataclasses.asdict(report)))
+        return EXIT_OK
     _out(_cleanup_text(report))
     return EXIT_OK
 

@@ -71,10 +71,17 @@ async def test_folders_show_counts_collapse_and_brackets_go_into_them(
         assert len(screen.feeds.labels) == 8
 
 
+@pytest.mark.parametrize("in_child", [False, True], ids=["thread", "child-process"])
 async def test_the_schedule_refreshes_in_the_background_without_moving_the_reader(
-    service: Service, config: Config, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+    service: Service,
+    config: Config,
+    server: LoopbackServer,
+    monkeypatch: pytest.MonkeyPatch,
+    in_child: bool,
 ) -> None:
     monkeypatch.setattr(MainScreen, "SCHEDULE_TICK", 0.2)
+    # A big refresh runs as a `tuinews refresh` child process; a small one in a thread.
+    monkeypatch.setattr(MainScreen, "BACKGROUND_PROCESS_MIN_FEEDS", 1 if in_child else 1000)
     items = [(f"s{i}", f"Scheduled item {i}", server.url(f"/s/{i}")) for i in range(3)]
     server.routes["/sched.xml"] = Route(rss("Sched", items))
     # Alpha and Beta were just checked; the new feed never was, so it is due at once.
@@ -91,7 +98,7 @@ async def test_the_schedule_refreshes_in_the_background_without_moving_the_reade
         assert opened is not None
         before_row = screen.stories.cursor - int(screen.stories.scroll_y)
         screen.article.focus()
-        await wait_for(pilot, lambda: screen.stories.count == 13, timeout=10)
+        await wait_for(pilot, lambda: screen.stories.count == 13, timeout=20)
         await settle(app, pilot)
         assert server.hits["/sched.xml"] == 1  # Alpha and Beta were not due
         assert screen.stories.current_story.id == opened.id  # the cursor kept its story...

@@ -10,7 +10,9 @@ run on the UI thread: they are single indexed queries.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 import time
 from dataclasses import replace
@@ -216,13 +218,32 @@ class MainScreen(Screen[None]):
             self.paths = paths
             """The files written."""
 
+    class ScheduledProgress(Message):
+        """A feed of the background refresh is done. Later progress replaces earlier."""
+
+        def __init__(self, done: int, total: int, failed: int) -> None:
+            super().__init__()
+            self.done = done
+            """Feeds done so far."""
+            self.total = total
+            """Feeds in this refresh."""
+            self.failed = failed
+            """Feeds that failed so far."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, MainScreen.ScheduledProgress)
+
     class ScheduledDone(Message):
         """A background (scheduled) refresh finished."""
 
-        def __init__(self, summary: RefreshSummary) -> None:
+        def __init__(self, feeds: int, new: int, failed: int) -> None:
             super().__init__()
-            self.summary = summary
-            """What it did (often nothing: no feed was due)."""
+            self.feeds = feeds
+            """Feeds refreshed (0: none was due)."""
+            self.new = new
+            """New stories stored."""
+            self.failed = failed
+            """Feeds that failed."""
 
     class CleanupDone(Message):
         """The daily retention cleanup finished."""
@@ -321,6 +342,12 @@ class MainScreen(Screen[None]):
     SCHEDULE_TICK = 30.0
     # Seconds after start-up before the daily cleanup may run.
     CLEANUP_DELAY = 60.0
+    # Background work runs as a `tuinews` child process (tests of the in-thread path turn it
+    # off); a scheduled refresh of fewer feeds than this runs in a thread.
+    BACKGROUND_PROCESSES = True
+    BACKGROUND_PROCESS_MIN_FEEDS = 20
+    # Seconds between re-reads of the lists while a background refresh runs.
+    BACKGROUND_RELOAD = 2.0
 
     async def on_mount(self) -> None:
         collapsed = self.service.store.get_setting(COLLAPSED_KEY, []) or []
@@ -1158,44 +1185,83 @@ class MainScreen(Screen[None]):
         self._cancel_scheduled = cancel
         self.scheduled_refresh_worker(cancel, self._config.refresh_interval)
 
+    def _child_process_ok(self) -> bool:
+        """Background work can run as a ``tuinews`` child process on this cache."""
+        config = self._config
+        return bool(
+            self.BACKGROUND_PROCESSES
+            and config is not None
+            and self.service.store.path.resolve() == config.db_path.resolve()
+        )
+
     @work(thread=True, exclusive=True, group="scheduled-refresh", exit_on_error=False)
     def scheduled_refresh_worker(self, cancel: threading.Event, interval: int) -> None:
-        """Refresh the due feeds in a thread; the lists are re-read as feeds come in."""
+        """Refresh the due feeds in the background: many of them in a ``tuinews refresh``
+        child process (its Python work never competes with the UI's), a few in this thread."""
+        ids = self.service.due_feed_ids(interval)
+        if not ids:
+            self.post_message(self.ScheduledDone(0, 0, 0))
+            return
+        before = self.service.store.conn.execute("SELECT coalesce(max(id), 0) FROM stories")
+        first_new = int(before.fetchone()[0])
         failed = 0
+        if len(ids) >= self.BACKGROUND_PROCESS_MIN_FEEDS and self._child_process_ok():
+            from tuinews.core.background import run_tuinews
 
-        def progress(done: int, total: int, result: FeedResult) -> None:
-            nonlocal failed
-            if result.outcome == "failed":
-                failed += 1
-            if result.new:
-                self.post_message(self.RefreshProgress(done, total, failed, result))
+            progress_line = re.compile(r"^\[(\d+)/(\d+)\] .*?: (FAILED)?")
 
-        try:
-            summary = self.service.refresh_due(interval, progress=progress, cancel=cancel)
-        finally:
-            if cancel.is_set():
-                log.info("scheduled refresh stopped")
-        self.post_message(self.ScheduledDone(summary))
+            def on_line(line: str) -> None:
+                nonlocal failed
+                match = progress_line.match(line)
+                if match is None:
+                    return
+                failed += bool(match.group(3))
+                self.post_message(
+                    self.ScheduledProgress(int(match.group(1)), int(match.group(2)), failed)
+                )
+
+            config = self._config
+            run_tuinews(
+                ["refresh", *map(str, ids)],
+                data_dir=config.db_path.parent,
+                config_file=config.config_file,
+                on_line=on_line,
+                cancel=cancel,
+            )
+        else:
+
+            def progress(done: int, total: int, result: FeedResult) -> None:
+                nonlocal failed
+                failed += result.outcome == "failed"
+                self.post_message(self.ScheduledProgress(done, total, failed))
+
+            self.service.refresh(ids, progress=progress, cancel=cancel)
+        new = self.service.store.conn.execute(
+            "SELECT count(*) FROM stories WHERE id > ?", (first_new,)
+        ).fetchone()[0]
+        self.post_message(self.ScheduledDone(len(ids), int(new), failed))
+
+    @on(ScheduledProgress)
+    def show_scheduled_progress(self, event: ScheduledProgress) -> None:
+        # New stories appear while it runs, a couple of times a minute at most per second.
+        if time.monotonic() - self._last_reload >= self.BACKGROUND_RELOAD:
+            self.reload_lists(keep_view=True)
 
     @on(ScheduledDone)
     def finish_scheduled_refresh(self, event: ScheduledDone) -> None:
         self._cancel_scheduled = None
-        summary = event.summary
-        if not summary.results:
+        if not event.feeds:
             return
         log.info(
-            "scheduled refresh: %d feeds, %d new, %d failed",
-            len(summary.results),
-            summary.new_stories,
-            len(summary.failed),
+            "scheduled refresh: %d feeds, %d new, %d failed", event.feeds, event.new, event.failed
         )
-        if summary.new_stories:
-            self.status.new_stories += summary.new_stories
+        if event.new:
+            self.status.new_stories += event.new
         self.reload_lists(keep_view=True)
 
     def start_cleanup(self) -> None:
-        """The retention, at most once a day, in a thread (it never converts an old cache to
-        incremental vacuum: that takes a full VACUUM, left to `tuinews cleanup`)."""
+        """The retention, at most once a day, in the background (it never converts an old
+        cache to incremental vacuum: that takes a full VACUUM, left to `tuinews cleanup`)."""
         config = self._config
         if config is None or not self.service.store.cleanup_due():
             return
@@ -1207,13 +1273,36 @@ class MainScreen(Screen[None]):
     def cleanup_worker(
         self, cancel: threading.Event, keep_days: int, keep_per_feed: int, full_text_days: int
     ) -> None:
-        """Delete old stories in chunks (the UI's own writes wait at most one chunk)."""
-        report = self.service.cleanup(
-            keep_days=keep_days,
-            keep_per_feed=keep_per_feed,
-            full_text_days=full_text_days,
-            cancel=cancel,
-        )
+        """Delete old stories in a ``tuinews cleanup`` child process (chunked transactions:
+        the UI's own writes wait at most one chunk)."""
+        if self._child_process_ok():
+            from tuinews.core.background import run_tuinews
+
+            config = self._config
+            code, out = run_tuinews(
+                [
+                    "cleanup",
+                    "--json",
+                    "--no-full-vacuum",
+                    f"--keep-days={keep_days}",
+                    f"--keep-per-feed={keep_per_feed}",
+                    f"--full-text-days={full_text_days}",
+                ],
+                data_dir=config.db_path.parent,
+                config_file=config.config_file,
+                cancel=cancel,
+            )
+            lines = out.strip().splitlines()
+            if code != 0 or not lines:
+                raise TuinewsError(f"the cleanup stopped (exit {code})")
+            report = CleanupReport(**json.loads(lines[-1]))
+        else:
+            report = self.service.cleanup(
+                keep_days=keep_days,
+                keep_per_feed=keep_per_feed,
+                full_text_days=full_text_days,
+                cancel=cancel,
+            )
         self.post_message(self.CleanupDone(report))
 
     @on(CleanupDone)
