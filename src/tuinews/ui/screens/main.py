@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+FeedSnapshot = tuple[list[Feed], int, int, list[SavedSearch]]
+"""What the feed pane shows: the feeds, the Unread and Starred counts, the saved searches."""
+
 POSITION_KEY = "ui.position"
 EXPORT_DIR_KEY = "ui.export_dir"
 SIDEBAR_MIN_WIDTH = 100
@@ -221,7 +224,9 @@ class MainScreen(Screen[None]):
     class ScheduledProgress(Message):
         """A feed of the background refresh is done. Later progress replaces earlier."""
 
-        def __init__(self, done: int, total: int, failed: int) -> None:
+        def __init__(
+            self, done: int, total: int, failed: int, snapshot: FeedSnapshot | None = None
+        ) -> None:
             super().__init__()
             self.done = done
             """Feeds done so far."""
@@ -229,15 +234,23 @@ class MainScreen(Screen[None]):
             """Feeds in this refresh."""
             self.failed = failed
             """Feeds that failed so far."""
+            self.snapshot = snapshot
+            """The feed pane's data, read by the worker (None: nothing to show yet)."""
 
         def can_replace(self, message: Message) -> bool:
-            return isinstance(message, MainScreen.ScheduledProgress)
+            return isinstance(message, MainScreen.ScheduledProgress) and (
+                message.snapshot is None or self.snapshot is not None
+            )
 
     class ScheduledDone(Message):
         """A background (scheduled) refresh finished."""
 
-        def __init__(self, feeds: int, new: int, failed: int) -> None:
+        def __init__(
+            self, feeds: int, new: int, failed: int, snapshot: FeedSnapshot | None = None
+        ) -> None:
             super().__init__()
+            self.snapshot = snapshot
+            """The feed pane's data after it, read by the worker."""
             self.feeds = feeds
             """Feeds refreshed (0: none was due)."""
             self.new = new
@@ -395,15 +408,22 @@ class MainScreen(Screen[None]):
 
     # -- feeds and the story list ----------------------------------------------------------
 
-    def reload_feeds(self, keep: str | None = None) -> None:
-        """Re-read the subscriptions, the saved searches and their counts."""
+    def reload_feeds(
+        self, keep: str | None = None, *, snapshot: FeedSnapshot | None = None
+    ) -> None:
+        """Re-read the subscriptions, the saved searches and their counts (or show the ones
+        a worker read: ``snapshot``)."""
+        feeds, unread, starred, saved = snapshot or self.feed_snapshot()
+        self.feeds.show_feeds(feeds, unread=unread, starred=starred, keep=keep, saved=saved)
+
+    def feed_snapshot(self) -> FeedSnapshot:
+        """What the feed pane shows, read from the store (any thread: its own connection)."""
         store = self.service.store
-        self.feeds.show_feeds(
+        return (
             self.service.feeds(),
-            unread=store.count_stories(StoryFilter(unread=True)),
-            starred=store.count_stories(StoryFilter(starred=True)),
-            keep=keep,
-            saved=self._saved_searches(),
+            store.count_stories(StoryFilter(unread=True)),
+            store.count_stories(StoryFilter(starred=True)),
+            self._saved_searches(),
         )
 
     def show_feed_error(self, choice: FeedChoice | None) -> None:
@@ -705,15 +725,18 @@ class MainScreen(Screen[None]):
             text += f", {len(failed)} failed ({names}{', …' if len(failed) > 3 else ''})"
         self.notify(text, severity="warning" if failed else "information")
 
-    def reload_lists(self, *, keep_view: bool = False) -> None:
+    def reload_lists(
+        self, *, keep_view: bool = False, snapshot: FeedSnapshot | None = None
+    ) -> None:
         """Re-read the feed counts and the story list, keeping the cursor on its story (and,
-        with ``keep_view``, that story on its screen row)."""
+        with ``keep_view``, that story on its screen row). ``snapshot``: the feed pane's data
+        as a worker read it (so the UI thread only shows it)."""
         if self._reload_timer is not None:
             self._reload_timer.stop()
             self._reload_timer = None
         self._last_reload = time.monotonic()
         self.list_reloads += 1
-        self.reload_feeds()
+        self.reload_feeds(snapshot=snapshot)
         self.show_feed_error(self.feeds.current)
         self.stories.reload(keep_view=keep_view)
         self.update_status_position()
@@ -1205,6 +1228,17 @@ class MainScreen(Screen[None]):
         before = self.service.store.conn.execute("SELECT coalesce(max(id), 0) FROM stories")
         first_new = int(before.fetchone()[0])
         failed = 0
+        last_snapshot = time.monotonic()
+
+        def report(done: int, total: int) -> None:
+            """Progress; every few seconds with the feed pane's data read here."""
+            nonlocal last_snapshot
+            snapshot = None
+            if time.monotonic() - last_snapshot >= self.BACKGROUND_RELOAD:
+                last_snapshot = time.monotonic()
+                snapshot = self.feed_snapshot()
+            self.post_message(self.ScheduledProgress(done, total, failed, snapshot))
+
         if len(ids) >= self.BACKGROUND_PROCESS_MIN_FEEDS and self._child_process_ok():
             from tuinews.core.background import run_tuinews
 
@@ -1216,9 +1250,7 @@ class MainScreen(Screen[None]):
                 if match is None:
                     return
                 failed += bool(match.group(3))
-                self.post_message(
-                    self.ScheduledProgress(int(match.group(1)), int(match.group(2)), failed)
-                )
+                report(int(match.group(1)), int(match.group(2)))
 
             config = self._config
             run_tuinews(
@@ -1233,19 +1265,19 @@ class MainScreen(Screen[None]):
             def progress(done: int, total: int, result: FeedResult) -> None:
                 nonlocal failed
                 failed += result.outcome == "failed"
-                self.post_message(self.ScheduledProgress(done, total, failed))
+                report(done, total)
 
             self.service.refresh(ids, progress=progress, cancel=cancel)
         new = self.service.store.conn.execute(
             "SELECT count(*) FROM stories WHERE id > ?", (first_new,)
         ).fetchone()[0]
-        self.post_message(self.ScheduledDone(len(ids), int(new), failed))
+        self.post_message(self.ScheduledDone(len(ids), int(new), failed, self.feed_snapshot()))
 
     @on(ScheduledProgress)
     def show_scheduled_progress(self, event: ScheduledProgress) -> None:
-        # New stories appear while it runs, a couple of times a minute at most per second.
-        if time.monotonic() - self._last_reload >= self.BACKGROUND_RELOAD:
-            self.reload_lists(keep_view=True)
+        # New stories appear while it runs, every BACKGROUND_RELOAD seconds.
+        if event.snapshot is not None:
+            self.reload_lists(keep_view=True, snapshot=event.snapshot)
 
     @on(ScheduledDone)
     def finish_scheduled_refresh(self, event: ScheduledDone) -> None:
@@ -1257,7 +1289,7 @@ class MainScreen(Screen[None]):
         )
         if event.new:
             self.status.new_stories += event.new
-        self.reload_lists(keep_view=True)
+        self.reload_lists(keep_view=True, snapshot=event.snapshot)
 
     def start_cleanup(self) -> None:
         """The retention, at most once a day, in the background (it never converts an old

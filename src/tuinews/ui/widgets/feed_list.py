@@ -275,7 +275,7 @@ class FeedList(ScrollView, can_focus=True):
         # Only a change of entry is news: rebuilding the list after a refresh is not.
         self._announced = choices[index].key
         self.cursor = index
-        self.refresh(layout=True)
+        self.refresh()
 
     @property
     def labels(self) -> list[str]:
