@@ -114,14 +114,31 @@ async def _drive(app, pilot, done, timeout: float) -> dict[str, float]:  # type:
             screen.stories.action_cursor_up()
         keys += 1
 
-    app.set_interval(0.01, lambda: ticks.append(time.perf_counter()))
-    app.set_interval(0.02, step)
+    import gc
+
+    collections: list[tuple[float, int]] = []
+    began: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began.append(time.perf_counter())
+        elif began:
+            collections.append(((time.perf_counter() - began.pop()) * 1000, info["generation"]))
+
+    gc.callbacks.append(on_gc)
+    timers = [
+        app.set_interval(0.01, lambda: ticks.append(time.perf_counter())),
+        app.set_interval(0.02, step),
+    ]
     started = time.perf_counter()
     while not done():
         if time.perf_counter() - started > timeout:
             raise RuntimeError("the background work did not finish in time")
         await asyncio.sleep(0.05)
     seconds = time.perf_counter() - started
+    for timer in timers:
+        timer.stop()
+    gc.callbacks.remove(on_gc)
     gaps = [(b - a) * 1000 for a, b in zip(ticks, ticks[1:], strict=False)]
     worst = sorted(
         ((g, round(a - started, 2)) for g, a in zip(gaps, ticks, strict=False)), reverse=True
@@ -135,6 +152,8 @@ async def _drive(app, pilot, done, timeout: float) -> dict[str, float]:  # type:
         "gap_max_ms": max(gaps) if gaps else 0.0,
         "gaps_over_100ms": sum(1 for g in gaps if g > 100),
         "worst_gaps_ms_at_s": str([(round(g), t) for g, t in worst]),
+        "gc_max_ms": max((c[0] for c in collections), default=0.0),
+        "gc_over_50ms": sum(1 for c in collections if c[0] > 50),
     }
 
 
