@@ -63,8 +63,6 @@ HISTORY_LIMIT = 50
 RELOAD_INTERVAL = 0.25
 """During a refresh the lists are re-read at most this often (seconds)."""
 COLLAPSED_KEY = "ui.collapsed_folders"
-UNDO_LIMIT = 1
-"""How many mark-all-read actions ``u`` can undo (the last one)."""
 
 
 class MainScreen(Screen[None]):

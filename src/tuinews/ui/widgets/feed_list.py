@@ -57,31 +57,30 @@ SPECIAL = ("all", "unread", "starred")
 
 
 def _folder_tree(feeds: list[Feed]) -> list[tuple[str, list[Feed]]]:
-    """Every folder (parents included, "News" for "News/Local") with its own feeds, in
-    display order: a folder, then its subfolders, then its own feeds."""
+    """The folders in display order, as events: ``(name, [])`` opens a folder ("News", and
+    "News/Local" inside it), ``("", its feeds)`` closes the folder opened last. A folder's
+    subfolders come before its own feeds."""
     names: set[str] = set()
+    by_folder: dict[str, list[Feed]] = {}
     for f in feeds:
         if f.folder:
+            by_folder.setdefault(f.folder, []).append(f)
             parts = f.folder.split("/")
             names.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-
-    def key(name: str) -> str:
-        return name.rsplit("/", 1)[-1].lower()
-
     children: dict[str | None, list[str]] = {}
     for name in names:
         parent = name.rsplit("/", 1)[0] if "/" in name else None
         children.setdefault(parent, []).append(name)
     out: list[tuple[str, list[Feed]]] = []
 
+    def key(name: str) -> str:
+        return name.rsplit("/", 1)[-1].lower()
+
     def emit(name: str) -> None:
         out.append((name, []))
-        index = len(out) - 1
         for child in sorted(children.get(name, []), key=key):
             emit(child)
-        out.append(("", [f for f in feeds if f.folder == name]))
-        out[index] = (name, [])
-        del index
+        out.append(("", by_folder.get(name, [])))
 
     for top in sorted(children.get(None, []), key=key):
         emit(top)
@@ -215,6 +214,13 @@ class FeedList(ScrollView, can_focus=True):
             )
             for s in saved or []
         ]
+        totals: dict[str, int] = {}  # a folder's unread count, its subfolders' included
+        for f in feeds:
+            if f.folder:
+                parts = f.folder.split("/")
+                for i in range(len(parts)):
+                    prefix = "/".join(parts[: i + 1])
+                    totals[prefix] = totals.get(prefix, 0) + f.unread
         depths: list[int] = []
         for name, members in _folder_tree(feeds):
             if not name:  # the feeds of the folder that just ended
@@ -223,10 +229,7 @@ class FeedList(ScrollView, can_focus=True):
                 continue
             depth = name.count("/")
             depths.append(depth)
-            prefix = name + "/"
-            count = sum(
-                f.unread for f in feeds if f.folder == name or (f.folder or "").startswith(prefix)
-            )
+            count = totals.get(name, 0)
             label = clean_text(name.rsplit("/", 1)[-1])
             every.append(
                 (
