@@ -259,14 +259,15 @@ def cmd_prefetch(service, args, config) -> int:  # type: ignore[no-untyped-def]
 def cmd_feeds(service, args, config) -> int:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
-    from .core.schedule import feed_schedule, is_scheduled
+    from .core.models import Feed
+    from .core.schedule import FeedSchedule, feed_schedule, is_scheduled
 
     if getattr(args, "feeds_command", None) == "set":
         return _feeds_set(service, args)
     feeds = service.store.feeds(with_totals=True)
     now = datetime.now(UTC)
 
-    def schedule_of(f):  # type: ignore[no-untyped-def]
+    def schedule_of(f: Feed) -> FeedSchedule | None:
         if not is_scheduled(f):
             return None
         return feed_schedule(f, default_interval=config.refresh_interval, now=now)

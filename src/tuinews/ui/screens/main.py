@@ -27,6 +27,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
@@ -77,7 +78,12 @@ class MainScreen(Screen[None]):
         Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="previous_pane"),
         # Priority: the lists would otherwise take PageDown/PageUp for themselves.
         Binding(
-            "space,pagedown", "scroll_down", "Scroll", show=False, priority=True, id="scroll_down"
+            "space,pagedown",
+            "scroll_article_down",
+            "Scroll",
+            show=False,
+            priority=True,
+            id="scroll_down",
         ),
         Binding("b,pageup", "scroll_up", "Scroll up", show=False, priority=True, id="scroll_up"),
         Binding("g", "top", "Top", show=False, id="top"),
@@ -837,7 +843,7 @@ class MainScreen(Screen[None]):
     def action_previous_pane(self) -> None:
         self._cycle_panes(-1)
 
-    async def action_scroll_down(self) -> None:
+    async def action_scroll_article_down(self) -> None:
         """Page down in the article; at its end, open the next unread story."""
         if self.article.story is None:
             story = self.stories.current_story
@@ -1477,7 +1483,9 @@ class MainScreen(Screen[None]):
     @on(ListExported)
     def show_list_exported(self, event: ListExported) -> None:
         self.status.activity = ""
-        severity = "warning" if event.report.failed or event.report.kept else "information"
+        severity: SeverityLevel = (
+            "warning" if event.report.failed or event.report.kept else "information"
+        )
         self.notify(
             f"Exported to {event.directory}: {event.report.summary()}",
             severity=severity,

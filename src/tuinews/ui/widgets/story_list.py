@@ -242,12 +242,24 @@ class StoryList(ScrollView, can_focus=True):
         """The story under the cursor."""
         return self.story_at(self.cursor) if self._loaded else None
 
-    def mark(self, story_id: int, **changes: bool) -> None:
-        """Change the read/starred marks of a cached row."""
+    def mark(
+        self,
+        story_id: int,
+        *,
+        read: bool | None = None,
+        starred: bool | None = None,
+        has_article: bool | None = None,
+    ) -> None:
+        """Change the read/starred/has-article marks of a cached row (None: unchanged)."""
         for page in self._pages.values():
             for i, row in enumerate(page):
                 if row.id == story_id:
-                    page[i] = dataclasses.replace(row, **changes)
+                    page[i] = dataclasses.replace(
+                        row,
+                        read=row.read if read is None else read,
+                        starred=row.starred if starred is None else starred,
+                        has_article=row.has_article if has_article is None else has_article,
+                    )
                     self.refresh()
                     return
 
