@@ -285,3 +285,28 @@ async def test_the_daily_cleanup_runs_in_the_background(
         await wait_for(pilot, lambda: screen.stories.count == 10, timeout=10)
         assert any("5 old stories deleted" in str(n.message) for n in app._notifications)
         assert not service.store.cleanup_due()
+
+
+async def test_move_a_feed_to_a_folder_from_the_app(service: Service, config: Config) -> None:
+    app = TuinewsApp(service, config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = main_screen(app)
+        beta = service.find_feed("Beta")
+        screen.feeds.select_key(f"feed:{beta.id}")
+        await pilot.pause()
+        await pilot.press("F")
+        await pilot.pause()
+        assert isinstance(app.screen, InputDialog)
+        app.screen.query_one(Input).value = "Sport/Local"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert service.store.feed(beta.id).folder == "Sport/Local"
+        assert screen.feeds.labels[3:6] == ["▾ Sport (4)", "  ▾ Local (4)", "    Beta (4)"]
+        assert screen.feeds.current.key == f"feed:{beta.id}"
+        await pilot.press("F")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "-"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert service.store.feed(beta.id).folder is None
+        assert not any("▾" in label for label in screen.feeds.labels)

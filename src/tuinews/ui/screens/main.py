@@ -106,6 +106,7 @@ class MainScreen(Screen[None]):
         Binding("u", "undo_mark", "Undo mark all read", show=False, id="undo_mark"),
         Binding("S", "save_search", "Save search", show=False, id="save_search"),
         Binding("z", "toggle_folder", "Fold folder", show=False, id="toggle_folder"),
+        Binding("F", "move_to_folder", "Move feed to folder", show=False, id="move_to_folder"),
         Binding("E", "export_list", "Export list", show=False, id="export_list"),
         Binding("backslash", "toggle_sidebar", "Sidebar", show=False, id="toggle_sidebar"),
         Binding("w", "why_related", "Why related", show=False, id="why_related"),
@@ -1430,6 +1431,39 @@ class MainScreen(Screen[None]):
     def action_toggle_folder(self) -> None:
         if not self.feeds.toggle_folder():
             self.notify("Choose a folder in the feed list first.", severity="warning", timeout=2)
+
+    def action_move_to_folder(self) -> None:
+        """Put the highlighted feed in a folder (an empty name: in none)."""
+        choice = self.feeds.current
+        if choice is None or choice.feed is None:
+            self.notify("Choose a feed in the list first.", severity="warning")
+            return
+        feed = choice.feed
+
+        def move(name: str | None) -> None:
+            if name is None:
+                return
+            none = name.strip() in ("-", "none")
+            self.service.store.set_feed_folder(feed.id, None if none else name)
+            self.reload_feeds(keep=f"feed:{feed.id}")
+            where = self.service.store.feed(feed.id).folder
+            self.notify(
+                f"{clean_text(feed.title)}: {'in ' + clean_text(where) if where else 'in no folder'}",
+                markup=False,
+            )
+
+        folders = ", ".join(self.service.store.folders()[:8])
+        self.app.push_screen(
+            InputDialog(
+                f"Folder of {clean_text(feed.title)}",
+                value=feed.folder or "",
+                hint=("Folders: " + folders + ". " if folders else "")
+                + "News/Local nests; - takes it out of its folder.",
+                ok_label="Move",
+                dialog_id="folder-dialog",
+            ),
+            move,
+        )
 
     @on(FeedList.FoldersChanged)
     def remember_folders(self, event: FeedList.FoldersChanged) -> None:
