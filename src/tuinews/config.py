@@ -18,6 +18,9 @@ The config file is optional. Example::
     prefetch = false      # fetch full text of new stories on every refresh
     theme = "textual-dark"
 
+    [export]
+    dir = "~/Documents/news"   # where `e` and `tuinews export` write (default below)
+
     [keys]
     next_story = "j,down"
     quit = "q"
@@ -34,9 +37,6 @@ The config file is optional. Example::
 
     [filters]
     hide = ["title:sponsored"]   # searches whose stories are hidden everywhere
-
-    [export]
-    dir = "~/notes/news"  # where the app exports to by default
 """
 
 from __future__ import annotations
@@ -84,8 +84,9 @@ class Config:
     """The app runs the retention by itself, at most once a day."""
     hide: tuple[str, ...] = ()
     """Kill-file: searches whose stories are hidden from every list (``[filters] hide``)."""
-    export_dir: Path | None = None
-    """Where the app exports to by default (``[export] dir``)."""
+    export_dir: Path = field(default_factory=lambda: default_export_dir())
+    """Where exports go (``[export] dir``): the user's documents folder, or
+    ``~/tuinews-export`` where there is none."""
 
     @property
     def db_path(self) -> Path:
@@ -111,6 +112,20 @@ def default_dirs(data_dir: str | os.PathLike[str] | None = None) -> tuple[Path, 
         Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
         Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml",
     )
+
+
+def default_export_dir() -> Path:
+    """The user's documents folder (platformdirs), or ``~/tuinews-export`` when the system has
+    none: never the current directory (in a source checkout that is the repository)."""
+    import platformdirs
+
+    try:
+        documents = Path(platformdirs.user_documents_dir())
+    except Exception:  # platformdirs can fail on odd systems; the fallback is fine there
+        documents = None
+    if documents is not None and documents.is_dir() and documents != Path.home():
+        return documents
+    return Path.home() / "tuinews-export"
 
 
 def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -143,7 +158,6 @@ def load_config(
     refresh = _section(data, "refresh")
     retention = _section(data, "retention")
     filters = _section(data, "filters")
-    export = _section(data, "export")
     hide = filters.get("hide", [])
     if isinstance(hide, str):
         hide = [hide]
@@ -151,6 +165,10 @@ def load_config(
         raise TuinewsError(f"config file {cfg_path}: [filters] hide must be a list of searches")
     from .core.schedule import parse_duration
 
+    export = _section(data, "export")
+    export_dir = export.get("dir")
+    if export_dir is not None and not isinstance(export_dir, str):
+        raise TuinewsError(f"config file {cfg_path}: [export] dir must be a string (a folder)")
     try:
         return Config(
             data_dir=base,
@@ -172,7 +190,7 @@ def load_config(
             full_text_days=_non_negative(retention, "full_text_days", 30),
             auto_cleanup=bool(retention.get("auto", True)),
             hide=tuple(h.strip() for h in hide if h.strip()),
-            export_dir=Path(str(export["dir"])).expanduser() if export.get("dir") else None,
+            export_dir=(Path(export_dir).expanduser() if export_dir else default_export_dir()),
         )
     except TuinewsError as exc:
         raise TuinewsError(f"config file {cfg_path}: {exc}") from exc

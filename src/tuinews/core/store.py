@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -160,8 +160,6 @@ def clean_name(name: str) -> str:
 
 
 def _replace_match(query: SearchQuery, match: str) -> SearchQuery:
-    from dataclasses import replace
-
     return replace(query, match=match)
 
 
@@ -199,6 +197,9 @@ class StoryFilter:
     starred: bool = False
     search: str | None = None
     """A search as typed (see :mod:`tuinews.core.query`), best matches first."""
+    keep_ids: tuple[int, ...] = ()
+    """Stories an unread list still shows once read (issue 17: the story being read stays in
+    the Unread view until the view is left)."""
     folder: str | None = None
     """The stories of this folder's feeds."""
     query: str | None = None
@@ -1127,15 +1128,7 @@ class Store:
     def _normal(self, flt: StoryFilter) -> StoryFilter:
         """A search that is only filters lists by time, like a saved search."""
         if flt.search and not parse_search(flt.search).match:
-            return StoryFilter(
-                flt.feed_id,
-                flt.unread,
-                flt.starred,
-                None,
-                flt.folder,
-                flt.search,
-                flt.show_hidden,
-            )
+            return replace(flt, search=None, query=flt.search)
         return flt
 
     def _where(self, flt: StoryFilter) -> tuple[str, list[Any]]:
@@ -1144,7 +1137,11 @@ class Store:
         if flt.feed_id is not None:
             clauses.append("s.feed_id = ?")
             params.append(flt.feed_id)
-        if flt.unread:
+        if flt.unread and flt.keep_ids:
+            marks = ",".join("?" * len(flt.keep_ids))
+            clauses.append(f"(s.read = 0 OR s.id IN ({marks}))")
+            params.extend(flt.keep_ids)
+        elif flt.unread:
             clauses.append("s.read = 0")
         if flt.starred:
             clauses.append("s.starred = 1")
@@ -1170,19 +1167,13 @@ class Store:
         if not self._hidden[0] or flt.show_hidden:
             return 0
         shown = self.count_stories(flt)
-        every = self.count_stories(
-            StoryFilter(
-                flt.feed_id, flt.unread, flt.starred, flt.search, flt.folder, flt.query, True
-            )
-        )
+        every = self.count_stories(replace(flt, show_hidden=True))
         return max(0, every - shown)
 
     def story_ids(self, flt: StoryFilter, *, unread_only: bool = False) -> list[int]:
         """Every story id of a list (for marking a whole list; ids only, no rows)."""
         if unread_only:
-            flt = StoryFilter(
-                flt.feed_id, True, flt.starred, flt.search, flt.folder, flt.query, flt.show_hidden
-            )
+            flt = replace(flt, unread=True, keep_ids=())
         flt = self._normal(flt)
         if flt.search:
             return self.search_ids(flt.search, flt, limit=100_000)
@@ -1348,6 +1339,7 @@ class Store:
             flt.folder,
             flt.query,
             flt.show_hidden,
+            flt.keep_ids,
             self._hidden,
             limit,
             version,
@@ -1355,17 +1347,7 @@ class Store:
         cached: tuple[object, list[int]] | None = getattr(self._local, "search", None)
         if cached is not None and cached[0] == key:
             return cached[1]
-        where, params = self._where(
-            StoryFilter(
-                flt.feed_id,
-                flt.unread,
-                flt.starred,
-                None,
-                flt.folder,
-                flt.query,
-                flt.show_hidden,
-            )
-        )
+        where, params = self._where(replace(flt, search=None))
         extra_conds, extra_params = filter_conditions(parsed)
         if extra_conds:
             where = (where + " AND " if where else " WHERE ") + " AND ".join(extra_conds)
