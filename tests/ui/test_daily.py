@@ -4,13 +4,14 @@ read with undo, saved searches, the kill-file, exporting the list in view, the d
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
 from textual.widgets import Input
 
-from tests.loopback import LoopbackServer, Route, rss
+from tests.loopback import LoopbackServer, Route
 from tests.ui.conftest import NOW, add_feed, main_screen, settle, visible_rows, wait_for
 from tuinews.config import Config
 from tuinews.core.service import Service
@@ -18,6 +19,7 @@ from tuinews.core.store import StoryFilter
 from tuinews.ui.app import TuinewsApp
 from tuinews.ui.screens.dialogs import ConfirmDialog, InputDialog
 from tuinews.ui.screens.main import MainScreen
+from tuinews.ui.widgets.story_list import ROW_HEIGHT
 
 
 def folders(service: Service) -> None:
@@ -79,12 +81,26 @@ async def test_the_schedule_refreshes_in_the_background_without_moving_the_reade
     monkeypatch: pytest.MonkeyPatch,
     in_child: bool,
 ) -> None:
-    monkeypatch.setattr(MainScreen, "SCHEDULE_TICK", 0.2)
+    # The first look at the schedule waits until the reader is in place (below).
+    monkeypatch.setattr(MainScreen, "SCHEDULE_TICK", 3600.0)
     # A big refresh runs as a `tuinews refresh` child process; a small one in a thread.
     monkeypatch.setattr(MainScreen, "BACKGROUND_PROCESS_MIN_FEEDS", 1 if in_child else 1000)
-    items = [(f"s{i}", f"Scheduled item {i}", server.url(f"/s/{i}")) for i in range(3)]
-    server.routes["/sched.xml"] = Route(rss("Sched", items))
+    # Newer than every stored story: they land above the cursor.
+    stamp = format_datetime(datetime.now(UTC) + timedelta(minutes=5), usegmt=True)
+    body = "".join(
+        f"<item><guid>s{i}</guid><title>Scheduled item {i}</title>"
+        f"<link>{server.url(f'/s/{i}')}</link><pubDate>{stamp}</pubDate></item>"
+        for i in range(3)
+    )
+    server.routes["/sched.xml"] = Route(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Sched</title>{body}'
+        "</channel></rss>".encode()
+    )
     # Alpha and Beta were just checked; the new feed never was, so it is due at once.
+    with service.store.transaction() as conn:
+        conn.execute("UPDATE feeds SET last_checked = strftime('%s', 'now')")
+    # A list longer than the screen, so that keeping the reader's row means scrolling.
+    add_feed(service, "Older", [f"Older {i}" for i in range(40)], start=NOW - timedelta(days=3))
     with service.store.transaction() as conn:
         conn.execute("UPDATE feeds SET last_checked = strftime('%s', 'now')")
     feed = service.store.add_feed(server.url("/sched.xml"), "Sched")
@@ -96,20 +112,24 @@ async def test_the_schedule_refreshes_in_the_background_without_moving_the_reade
         await settle(app, pilot)
         opened = screen.article.story
         assert opened is not None
-        before_row = screen.stories.cursor - int(screen.stories.scroll_y)
+        before_cursor = screen.stories.cursor
+        before_line = before_cursor * ROW_HEIGHT - int(screen.stories.scroll_y)
         screen.article.focus()
-        await wait_for(pilot, lambda: screen.stories.count == 13, timeout=20)
+        screen.check_schedule()  # what the timer does every SCHEDULE_TICK
+        await wait_for(pilot, lambda: screen.stories.count == 53, timeout=20)
         await settle(app, pilot)
         assert server.hits["/sched.xml"] == 1  # Alpha and Beta were not due
         assert screen.stories.current_story.id == opened.id  # the cursor kept its story...
-        assert screen.stories.cursor - int(screen.stories.scroll_y) == before_row  # ...and row
+        assert screen.stories.cursor == before_cursor + 3  # the new ones are above it...
+        line = screen.stories.cursor * ROW_HEIGHT - int(screen.stories.scroll_y)
+        assert line == before_line  # ...and it is still on the same screen line
         assert screen.article.story.id == opened.id
         assert "3 new stories" in str(screen.status.render())
         assert f"feed:{feed.id}" in [c.key for c in screen.feeds.choices]
         # Not due again before its interval: the next ticks fetch nothing.
-        checks = screen.schedule_checks
-        await wait_for(pilot, lambda: screen.schedule_checks >= checks + 3)
-        await settle(app, pilot)
+        for _ in range(3):
+            screen.check_schedule()
+            await settle(app, pilot)
         assert server.hits["/sched.xml"] == 1
         screen.stories.focus()
         await pilot.press("g")
