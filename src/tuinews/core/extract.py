@@ -13,11 +13,10 @@ always handed ``str``.
 from __future__ import annotations
 
 import codecs
-import json
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from copy import deepcopy
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +25,8 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from tuinews.core.errors import ExtractError
+from tuinews.core.markdown import render_markdown
+from tuinews.core.metadata import iter_json_ld, page_author, page_title
 from tuinews.core.models import ExtractedArticle
 from tuinews.core.related_links import find_related_links_in_tree, strip_terminal_escapes
 from tuinews.core.text import clean_text, is_safe_url
@@ -237,6 +238,13 @@ _PUBLISHED_META = (
     "dc.date.created",
     "dcterms.created",
     "dc.date",
+    "og:published_time",
+    "article:published",
+    "published-date",
+    "publishdate",
+    "date_published",
+    "datecreated",
+    "cxenseparse:recs:publishtime",
 )
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
@@ -264,26 +272,6 @@ def _parse_datetime(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _iter_json_ld(tree: HtmlElement) -> Iterator[dict[str, Any]]:
-    for script in tree.iterfind(".//script[@type]"):
-        if (script.get("type") or "").strip().lower() != "application/ld+json":
-            continue
-        try:
-            data = json.loads(script.text or "")
-        except (ValueError, RecursionError):
-            continue
-        stack: list[Any] = [data]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, list):
-                stack.extend(reversed(item))
-            elif isinstance(item, dict):
-                yield item
-                graph = item.get("@graph")
-                if isinstance(graph, list):
-                    stack.extend(reversed(graph))
-
-
 def _published_from_tree(tree: HtmlElement) -> datetime | None:
     """The page's own publication time, with its time of day when the page gives one."""
     metas: dict[str, str] = {}
@@ -296,7 +284,7 @@ def _published_from_tree(tree: HtmlElement) -> datetime | None:
         parsed = _parse_datetime(metas.get(key))
         if parsed:
             return parsed
-    for item in _iter_json_ld(tree):
+    for item in iter_json_ld(tree):
         value = item.get("datePublished")
         if isinstance(value, str) and (parsed := _parse_datetime(value)):
             return parsed
@@ -340,6 +328,99 @@ def _language(tree: HtmlElement, found: str | None) -> str | None:
         lang = meta.get("content") if meta is not None else None
     lang = clean_text(lang).split(",")[0].strip()
     return lang[:35] or None
+
+
+def _weight(text: str) -> int:
+    """Length for the "is there an article" test: a CJK character counts as three."""
+    return len(text) + 2 * len(_CJK_CHAR.findall(text))
+
+
+_NOT_ARTICLE = re.compile(
+    r"enable javascript|javascript (is )?(disabled|required)|\bcookies?\b|browser (is )?not"
+    r" supported|access denied|not found|\b40[34]\b|subscribe|log ?in|sign ?in|loading",
+    re.IGNORECASE,
+)
+
+
+def _whole_small_page(text: str, tree: HtmlElement) -> bool:
+    """A short text is still the article when it is the page: most of the page's visible
+    text, a few words at least, and not a notice (JavaScript, cookies, 404, log in)."""
+    if count_words(text) < 3 or _NOT_ARTICLE.search(text):
+        return False
+    body = tree.find(".//body")
+    if body is None:
+        return False
+    visible = " ".join(
+        " ".join(t.split())
+        for el in body.iter()
+        if isinstance(el.tag, str) and el.tag not in ("script", "style", "noscript", "template")
+        for t in (el.text, el.tail)
+        if t and t.strip()
+    )
+    return _weight(visible) < 3 * MIN_TEXT_CHARS and len(text) >= 0.5 * len(visible)
+
+
+def _base_url(tree: HtmlElement, url: str) -> str:
+    """The URL that the page's relative links are relative to (``<base href>``, else ``url``)."""
+    from urllib.parse import urljoin
+
+    base = tree.find(".//base[@href]")
+    href = (base.get("href") or "").strip() if base is not None else ""
+    return urljoin(url, href) if href else url
+
+
+def _keep_captions(tree: HtmlElement) -> None:
+    """Turn ``<figcaption>`` into a paragraph after its figure: trafilatura drops captions,
+    and a photo's caption or a chart's source is part of what a reader reads."""
+    for caption in list(tree.iter("figcaption")):
+        if not " ".join(caption.itertext()).strip():
+            continue
+        caption.tag = "p"
+        figure = next(caption.iterancestors("figure"), None)
+        parent = caption.getparent()
+        if figure is None or parent is None or figure.getparent() is None:
+            continue
+        # Out of the figure, right after it, with the text kept around it.
+        tail, caption.tail = caption.tail, None
+        previous = caption.getprevious()
+        if tail:
+            if previous is not None:
+                previous.tail = (previous.tail or "") + tail
+            else:
+                parent.text = (parent.text or "") + tail
+        parent.remove(caption)
+        caption.tail, figure.tail = figure.tail, None
+        figure.addnext(caption)
+
+
+def _heading_key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
+
+
+def same_title(heading: str, title: str | None) -> bool:
+    """True when ``heading`` is the article's title (the page's ``<h1>`` repeating it): the
+    same words, or the title with a site-name suffix or prefix around the heading."""
+    if not title:
+        return False
+    h, t = _heading_key(heading), _heading_key(title)
+    if not h or not t:
+        return False
+    return h == t or (len(h) >= 12 and (t.startswith(h) or t.endswith(h) or h.startswith(t)))
+
+
+def _drop_leading_title(body: etree._Element, title: str | None) -> None:
+    """Remove the article's title from the top of the body: the article pane and the export
+    show it in their header, so it must not open the text a second time."""
+    for el in list(body)[:3]:
+        text = " ".join(" ".join(el.itertext()).split())
+        if el.tag == "head" and same_title(text, title):
+            tail = (el.tail or "").strip()
+            parent = el.getparent()
+            if parent is not None and not tail:
+                parent.remove(el)
+            return
+        if text:  # the title only counts before the first words of the text
+            return
 
 
 def count_words(text: str) -> int:
@@ -387,7 +468,6 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
     from trafilatura.core import bare_extraction
     from trafilatura.settings import Document
     from trafilatura.utils import load_html
-    from trafilatura.xml import xmltotxt
 
     if len(html) > MAX_HTML_CHARS:
         raise ExtractError("page too large")
@@ -400,22 +480,33 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
         tree = load_html(html)
         if tree is None:
             raise ExtractError("this page could not be read as HTML")
-        # bare_extraction copies a tree it is handed, so `tree` stays intact for the rest.
+        published = _published_from_tree(tree)
+        related = find_related_links_in_tree(tree, url)
+        base_url = _base_url(tree, url)
+        # What the page says but trafilatura would drop (figure captions): moved into the
+        # tree before extraction. The metadata and related links were read above.
+        _keep_captions(tree)
         document = bare_extraction(tree, options=options)
         if not isinstance(document, Document) or document.body is None:
             raise ExtractError(_NO_TEXT)
+        title = page_title(tree, document.title, document.sitename)
+        # trafilatura's own title may be the <h1> the body opens with: drop either.
+        _drop_leading_title(document.body, title)
+        if document.title and document.title != title:
+            _drop_leading_title(document.body, clean_text(document.title))
+        author = clean_text(document.author) or page_author(tree) or None
+        _drop_leading_title(document.body, title)
         markdown = clean_text(
-            unicodedata.normalize("NFC", xmltotxt(document.body, True)), keep_newlines=True
+            unicodedata.normalize("NFC", render_markdown(document.body, base_url)),
+            keep_newlines=True,
         )
         text = clean_text(
             unicodedata.normalize("NFC", _plain_text(document.body)), keep_newlines=True
         )
-        if len(text) + 2 * len(_CJK_CHAR.findall(text)) < MIN_TEXT_CHARS:
+        if _weight(text) < MIN_TEXT_CHARS and not _whole_small_page(text, tree):
             raise ExtractError(_NO_TEXT)
-        published = _published_from_tree(tree)
         if published is None and document.date:
             published = _parse_datetime(document.date)
-        related = find_related_links_in_tree(tree, url)
     except ExtractError:
         raise
     except RecursionError as exc:
@@ -431,8 +522,8 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
     return ExtractedArticle(
         markdown=markdown,
         text=text,
-        title=clean_text(document.title) or None,
-        author=clean_text(document.author) or None,
+        title=title,
+        author=author,
         published=published,
         site_name=clean_text(document.sitename) or None,
         language=_language(tree, document.language),
