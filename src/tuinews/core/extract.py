@@ -25,7 +25,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from tuinews.core.errors import ExtractError
-from tuinews.core.markdown import render_markdown
+from tuinews.core.markdown import html_to_tree, render_markdown
 from tuinews.core.metadata import iter_json_ld, page_author, page_title
 from tuinews.core.models import ExtractedArticle
 from tuinews.core.related_links import find_related_links_in_tree, strip_terminal_escapes
@@ -360,6 +360,45 @@ def _whole_small_page(text: str, tree: HtmlElement) -> bool:
     return _weight(visible) < 3 * MIN_TEXT_CHARS and len(text) >= 0.5 * len(visible)
 
 
+_OUTSIDE_TEXT = ("nav", "footer", "aside", "header", "form", "menu")
+
+
+def _paragraph_words(tree: HtmlElement) -> int:
+    """Words in the page's ``<p>`` elements outside menus, headers, footers and forms: a cheap
+    measure of how much running text the page has."""
+    words = 0
+    for paragraph in tree.iter("p"):
+        if next(paragraph.iterancestors(_OUTSIDE_TEXT), None) is not None:
+            continue
+        words += len(" ".join(paragraph.itertext()).split())
+    return words
+
+
+def _looks_cut(text: str, tree: HtmlElement) -> bool:
+    """trafilatura's text looks wrong: it holds less than 60% of the words of the page's own
+    running text (a teaser, a notice, a list of links where the page has an article)."""
+    page_words = _paragraph_words(tree)
+    return page_words >= 60 and count_words(text) < 0.6 * page_words
+
+
+def _second_opinion(html: str, title: str | None) -> tuple[etree._Element, str] | None:
+    """The article as readability-lxml finds it, as a tree like trafilatura's (so it renders
+    the same: quotes, lists, links). ``None`` when it finds nothing."""
+    import lxml.html
+    from readability import Document as ReadabilityDocument
+
+    try:
+        summary = ReadabilityDocument(html).summary(html_partial=True)
+        if not summary.strip():
+            return None
+        body = html_to_tree(lxml.html.fragment_fromstring(summary, create_parent="div"))
+    except Exception:  # readability-lxml raises its own errors on odd pages
+        logger.info("readability-lxml failed on a page", exc_info=True)
+        return None
+    _drop_leading_title(body, title)
+    return body, _plain_text(body)
+
+
 def _base_url(tree: HtmlElement, url: str) -> str:
     """The URL that the page's relative links are relative to (``<base href>``, else ``url``)."""
     from urllib.parse import urljoin
@@ -495,14 +534,19 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
         if document.title and document.title != title:
             _drop_leading_title(document.body, clean_text(document.title))
         author = clean_text(document.author) or page_author(tree) or None
-        _drop_leading_title(document.body, title)
+        body = document.body
+        text = _plain_text(body)
+        extractor = "trafilatura"
+        if _looks_cut(text, tree):
+            second = _second_opinion(html, title)
+            if second is not None and count_words(second[1]) >= 1.3 * count_words(text):
+                body, text = second
+                extractor = "readability"
         markdown = clean_text(
-            unicodedata.normalize("NFC", render_markdown(document.body, base_url)),
+            unicodedata.normalize("NFC", render_markdown(body, base_url)),
             keep_newlines=True,
         )
-        text = clean_text(
-            unicodedata.normalize("NFC", _plain_text(document.body)), keep_newlines=True
-        )
+        text = clean_text(unicodedata.normalize("NFC", text), keep_newlines=True)
         if _weight(text) < MIN_TEXT_CHARS and not _whole_small_page(text, tree):
             raise ExtractError(_NO_TEXT)
         if published is None and document.date:
@@ -530,6 +574,7 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
         top_image=clean_text(image) or None,
         word_count=count_words(text),
         related_links=related,
+        extractor=extractor,
     )
 
 

@@ -259,3 +259,94 @@ def render_markdown(body: etree._Element, base_url: str = "") -> str:
     """
     blocks = _Renderer(base_url).blocks(body)
     return "\n\n".join(b for b in blocks if b.strip()).strip()
+
+
+_HTML_INLINE = {
+    "b": ("hi", "#b"),
+    "strong": ("hi", "#b"),
+    "i": ("hi", "#i"),
+    "em": ("hi", "#i"),
+    "cite": ("hi", "#i"),
+    "code": ("hi", "#t"),
+    "kbd": ("hi", "#t"),
+    "del": ("del", None),
+    "s": ("del", None),
+    "strike": ("del", None),
+}
+_HTML_CONTAINERS = {"div", "section", "article", "main", "span", "figure", "header", "body"}
+_HTML_DROPPED = {"script", "style", "noscript", "template", "svg", "button", "form", "iframe"}
+
+
+def html_to_tree(element: etree._Element) -> etree._Element:
+    """An HTML fragment (a cleaned article, e.g. readability-lxml's) as the element tree that
+    trafilatura produces, so that :func:`render_markdown` renders both alike."""
+    out = etree.Element("body")
+    _convert_children(element, out)
+    return out
+
+
+def _convert_children(source: etree._Element, target: etree._Element) -> None:
+    if source.text:
+        _append_text(target, source.text)
+    for child in source:
+        _convert(child, target)
+        if child.tail:
+            _append_text(target, child.tail)
+
+
+def _append_text(target: etree._Element, text: str) -> None:
+    last = target[-1] if len(target) else None
+    if last is None:
+        target.text = (target.text or "") + text
+    else:
+        last.tail = (last.tail or "") + text
+
+
+def _convert(el: etree._Element, target: etree._Element) -> None:
+    tag = el.tag.lower() if isinstance(el.tag, str) else ""
+    if not tag or tag in _HTML_DROPPED:
+        return
+    new: etree._Element
+    if tag in _HEADINGS:
+        new = etree.SubElement(target, "head", rend=tag)
+    elif tag == "p":
+        new = etree.SubElement(target, "p")
+    elif tag == "blockquote":
+        new = etree.SubElement(target, "quote")
+    elif tag in ("ul", "ol"):
+        new = etree.SubElement(target, "list", rend=tag)
+    elif tag in ("li", "dd", "dt"):
+        new = etree.SubElement(target, "item")
+    elif tag == "pre":
+        new = etree.SubElement(target, "code")
+        new.text = "".join(el.itertext())
+        return
+    elif tag == "table":
+        new = etree.SubElement(target, "table")
+    elif tag == "tr":
+        new = etree.SubElement(target, "row")
+    elif tag in ("td", "th"):
+        new = etree.SubElement(target, "cell")
+        if tag == "th":
+            new.set("role", "head")
+    elif tag == "img":
+        src = el.get("src") or el.get("data-src")
+        if src:
+            etree.SubElement(target, "graphic", src=src, alt=el.get("alt") or "")
+        return
+    elif tag == "br":
+        etree.SubElement(target, "lb")
+        return
+    elif tag == "a":
+        new = etree.SubElement(target, "ref", target=el.get("href") or "")
+    elif tag in _HTML_INLINE:
+        name, rend = _HTML_INLINE[tag]
+        new = etree.SubElement(target, name)
+        if rend:
+            new.set("rend", rend)
+    elif tag == "figcaption":
+        new = etree.SubElement(target, "p")
+    else:  # containers and anything else: their content, in place
+        _convert_children(el, target)
+        return
+    _convert_children(el, new)

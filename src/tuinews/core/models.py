@@ -102,6 +102,9 @@ class ExtractedArticle:
     top_image: str | None = None
     word_count: int = 0
     related_links: list[RelatedLink] = field(default_factory=list)
+    extractor: str = "trafilatura"
+    """What found the text: "trafilatura", or "readability" when trafilatura's looked cut
+    and readability-lxml's second opinion held more (see ``extract._looks_cut``)."""
 
 
 @dataclass(frozen=True, slots=True)
