@@ -408,6 +408,31 @@ def _base_url(tree: HtmlElement, url: str) -> str:
     return urljoin(url, href) if href else url
 
 
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _drop_hidden(tree: HtmlElement) -> None:
+    """Remove what a browser would not show (``hidden``, ``display: none``, ``visibility:
+    hidden``, ``aria-hidden="true"``), as Reader View does: trafilatura reads it as text."""
+    body = tree.find(".//body")
+    if body is None:
+        return
+    doomed = [
+        el
+        for el in body.iter()
+        if isinstance(el.tag, str)
+        and el.tag not in ("img", "picture", "source")  # lazy images wait hidden for a script
+        and (
+            el.get("hidden") is not None
+            or (el.get("aria-hidden") or "").strip().lower() == "true"
+            or _HIDDEN_STYLE.search(el.get("style") or "")
+        )
+    ]
+    for el in doomed:
+        if el.getparent() is not None:
+            el.drop_tree()
+
+
 def _keep_captions(tree: HtmlElement) -> None:
     """Turn ``<figcaption>`` into a paragraph after its figure: trafilatura drops captions,
     and a photo's caption or a chart's source is part of what a reader reads."""
@@ -525,6 +550,7 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
         # What the page says but trafilatura would drop (figure captions): moved into the
         # tree before extraction. The metadata and related links were read above.
         _keep_captions(tree)
+        _drop_hidden(tree)
         document = bare_extraction(tree, options=options)
         if not isinstance(document, Document) or document.body is None:
             raise ExtractError(_NO_TEXT)
