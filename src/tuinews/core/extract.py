@@ -29,7 +29,7 @@ from tuinews.core.markdown import html_to_tree, render_markdown
 from tuinews.core.metadata import iter_json_ld, page_author, page_title
 from tuinews.core.models import ExtractedArticle
 from tuinews.core.related_links import find_related_links_in_tree, strip_terminal_escapes
-from tuinews.core.text import clean_text, is_safe_url
+from tuinews.core.text import clean_text, is_safe_url, same_title
 from tuinews.core.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
@@ -455,21 +455,6 @@ def _keep_captions(tree: HtmlElement) -> None:
         parent.remove(caption)
         caption.tail, figure.tail = figure.tail, None
         figure.addnext(caption)
-
-
-def _heading_key(text: str) -> str:
-    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
-
-
-def same_title(heading: str, title: str | None) -> bool:
-    """True when ``heading`` is the article's title (the page's ``<h1>`` repeating it): the
-    same words, or the title with a site-name suffix or prefix around the heading."""
-    if not title:
-        return False
-    h, t = _heading_key(heading), _heading_key(title)
-    if not h or not t:
-        return False
-    return h == t or (len(h) >= 12 and (t.startswith(h) or t.endswith(h) or h.startswith(t)))
 
 
 def _drop_leading_title(body: etree._Element, title: str | None) -> None:

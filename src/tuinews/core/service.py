@@ -35,6 +35,7 @@ from .models import (
 )
 from .pipes import ExtractWorkers, ParseWorkers
 from .store import FeedUpdate, Store, StoryFilter
+from .text import drop_leading_title
 from .writer import BatchWriter
 
 if TYPE_CHECKING:
@@ -514,6 +515,7 @@ class Service:
         markdown = article.markdown
         if article.error and not markdown:
             markdown = self.summary_markdown(story)
+        markdown = drop_leading_title(markdown, story.title)  # issue 15 item 7
         return Article(
             story_id=article.story_id,
             url=article.url,

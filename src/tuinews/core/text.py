@@ -81,3 +81,34 @@ def is_safe_url(url: str | None) -> bool:
         return False
     u = clean_text(url).strip().lower()
     return u.startswith("http://") or u.startswith("https://")
+
+
+def _heading_key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
+
+
+def same_title(heading: str, title: str | None) -> bool:
+    """True when ``heading`` is the article's title (the page's ``<h1>`` repeating it): the
+    same words, or the title with a site-name suffix or prefix around the heading."""
+    if not title:
+        return False
+    h, t = _heading_key(heading), _heading_key(title)
+    if not h or not t:
+        return False
+    return h == t or (len(h) >= 12 and (t.startswith(h) or t.endswith(h) or h.startswith(t)))
+
+
+def drop_leading_title(markdown: str, title: str | None) -> str:
+    """``markdown`` without a first heading that repeats ``title`` (the header shows it).
+
+    Used where the title known best (the feed entry's) differs from the page's own, which
+    extraction already removed.
+    """
+    stripped = markdown.lstrip()
+    if not title or not stripped.startswith("#"):
+        return markdown
+    first, _, rest = stripped.partition("\n")
+    heading = first.lstrip("#").strip().replace("\\", "")
+    if first.startswith(("# ", "## ", "### ")) and same_title(heading, title):
+        return rest.lstrip("\n")
+    return markdown
