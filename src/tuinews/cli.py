@@ -333,6 +333,8 @@ def cmd_read(service, args, config) -> int:  # type: ignore[no-untyped-def]
         _out(f"*{byline}*\n")
     if article.error:
         _out(f"> (no full text: {clean_text(article.error)})\n")
+    elif article.notice:
+        _out(f"> ({clean_text(article.notice)})\n")
     _out(clean_text(article.markdown, keep_newlines=True))
     return EXIT_OK
 

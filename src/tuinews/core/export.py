@@ -118,6 +118,8 @@ def export_markdown(
         parts.append(f"Original: [{escape_markdown(url)}]({_link_target(url)})")
 
     if has_text and article is not None:
+        if article.notice:
+            parts.append(f"*Note: {escape_markdown(article.notice)}.*")
         parts.append(clean_text(article.markdown, keep_newlines=True))
     else:
         reason = clean_text(article.error) if article is not None and article.error else ""

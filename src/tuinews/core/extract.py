@@ -360,6 +360,63 @@ def _whole_small_page(text: str, tree: HtmlElement) -> bool:
     return _weight(visible) < 3 * MIN_TEXT_CHARS and len(text) >= 0.5 * len(visible)
 
 
+_PAYWALL_TEXT = re.compile(
+    r"\b(subscribe|subscription|subscribers?|members?)\b.{0,60}\b(to (continue|keep) reading"
+    r"|to read (the|this|more)|only|required|exclusive)\b|to continue reading|already an?"
+    r" (subscriber|member)|(sign|log) ?in to (continue|read|keep reading)|create a free account"
+    r"|register (for free )?to (continue|read)|unlock (this|the full) (article|story)",
+    re.IGNORECASE,
+)
+_CONSENT_TEXT = re.compile(
+    r"we (and our partners )?use cookies|cookie (settings|preferences|policy|consent)"
+    r"|accept (all )?cookies|manage (your )?(consent|cookies)|your privacy choices"
+    r"|consent to (the use of|our use of)",
+    re.IGNORECASE,
+)
+_PAYWALL_MARK = re.compile(
+    r"paywall|regwall|premium[-_]?(content|article|wall)|subscriber[-_]?only|meteredcontent"
+    r"|piano[-_]?(offer|container|inline)|tp[-_]modal",
+    re.IGNORECASE,
+)
+TEASER_WORDS = 350
+"""Fewer words than this on a page that asks the reader to subscribe or to accept cookies
+means that only a teaser was available."""
+
+
+def _paywalled(tree: HtmlElement) -> bool:
+    """The page says its article is not free: JSON-LD ``isAccessibleForFree: false``, or an
+    element named like a paywall."""
+    for item in iter_json_ld(tree):
+        free = item.get("isAccessibleForFree")
+        if free is False or (isinstance(free, str) and free.strip().lower() == "false"):
+            return True
+    body = tree.find(".//body")
+    if body is None:
+        return False
+    return any(
+        _PAYWALL_MARK.search((el.get("class") or "") + " " + (el.get("id") or ""))
+        for el in body.iter()
+        if isinstance(el.tag, str) and (el.get("class") or el.get("id"))
+    )
+
+
+def teaser_notice(text: str, tree: HtmlElement) -> str | None:
+    """Say so when the text is a teaser of an article behind a paywall or a consent wall
+    rather than the article (``None`` when it reads as the article itself)."""
+    words = count_words(text)
+    if words >= TEASER_WORDS:
+        return None
+    tail = "\n".join(text.strip().split("\n")[-3:])
+    if _CONSENT_TEXT.search(text) and words < 150:
+        return (
+            "only a teaser was available: the page showed a cookie consent notice instead "
+            "of the article"
+        )
+    if _PAYWALL_TEXT.search(tail) or _paywalled(tree):
+        return "only a teaser was available: the rest of the article is for subscribers"
+    return None
+
+
 _OUTSIDE_TEXT = ("nav", "footer", "aside", "header", "form", "menu")
 
 
@@ -558,7 +615,12 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
             keep_newlines=True,
         )
         text = clean_text(unicodedata.normalize("NFC", text), keep_newlines=True)
-        if _weight(text) < MIN_TEXT_CHARS and not _whole_small_page(text, tree):
+        notice = teaser_notice(text, tree)
+        if (
+            _weight(text) < MIN_TEXT_CHARS
+            and not _whole_small_page(text, tree)
+            and (notice is None or count_words(text) < 10)
+        ):
             raise ExtractError(_NO_TEXT)
         if published is None and document.date:
             published = _parse_datetime(document.date)
@@ -586,6 +648,7 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
         word_count=count_words(text),
         related_links=related,
         extractor=extractor,
+        notice=notice,
     )
 
 

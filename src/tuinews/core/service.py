@@ -468,7 +468,64 @@ class Service:
         self.store.store_raw_page(story_id, result.url, result.content, result.content_type)
         article = self._extract_stored(story_id)
         assert article is not None
+        article = self._second_look(story_id, result, article)
         return self._merge(story, article)
+
+    def _second_look(self, story_id: int, result: FetchResult, article: Article) -> Article:
+        """Pages that need a second look (issue 14): the next pages of a multi-page article
+        joined to the first; the AMP or print version when the page has no article (or only
+        a teaser). Returns the stored article, changed or not. Network failures on the extra
+        pages keep what the first page gave."""
+        from .extract import decode_html  # noqa: PLC0415 - lazy, see the imports
+        from .second_look import MAX_PAGES, is_next_page, page_links
+
+        html = decode_html(result.content, result.content_type)
+        links = page_links(html, result.url)
+        if article.error or article.notice:
+            for alternative in (links.amp, links.print_version):
+                if not alternative:
+                    continue
+                try:
+                    page = self.fetcher.fetch(alternative, accept=PAGE_ACCEPT)
+                    other = self.extractor.extract_page(page.content, page.content_type, page.url)
+                except (FetchError, ExtractError) as exc:
+                    log.info("second look at %s failed: %s", alternative, exc)
+                    continue
+                if other.notice is None and other.word_count > article.word_count:
+                    self.store.store_article(story_id, result.url, other)
+                    return self.store.article(story_id) or article
+            return article
+        if not links.next_page:
+            return article
+        try:
+            first = self.extractor.extract_page(result.content, result.content_type, result.url)
+        except ExtractError:
+            return article
+        pages, seen = [first], {result.url}
+        next_url: str | None = links.next_page
+        while next_url and next_url not in seen and len(pages) < MAX_PAGES:
+            seen.add(next_url)
+            try:
+                page = self.fetcher.fetch(next_url, accept=PAGE_ACCEPT)
+                pages.append(self.extractor.extract_page(page.content, page.content_type, page.url))
+            except (FetchError, ExtractError) as exc:
+                log.info("page %d of %s: %s", len(pages) + 1, result.url, exc)
+                break
+            candidate = page_links(decode_html(page.content, page.content_type), page.url)
+            next_url = candidate.next_page
+            if next_url and not is_next_page(result.url, next_url):
+                break
+        if len(pages) == 1:
+            return article
+        joined = replace(
+            first,
+            markdown="\n\n".join(p.markdown for p in pages),
+            text="\n\n".join(p.text for p in pages),
+            word_count=sum(p.word_count for p in pages),
+            related_links=[link for p in pages for link in p.related_links],
+        )
+        self.store.store_article(story_id, result.url, joined)
+        return self.store.article(story_id) or article
 
     def _extract_stored(self, story_id: int) -> Article | None:
         raw = self.store.raw_page(story_id)
@@ -516,6 +573,14 @@ class Service:
         if article.error and not markdown:
             markdown = self.summary_markdown(story)
         markdown = drop_leading_title(markdown, story.title)  # issue 15 item 7
+        notice = article.notice
+        if notice and not article.error:
+            # A teaser on the page: the feed entry's own content may be the whole article.
+            from .extract import count_words  # noqa: PLC0415 - lazy, see the imports
+
+            feed_text = self.summary_markdown(story)
+            if count_words(feed_text) > max(1.5 * article.word_count, article.word_count + 50):
+                markdown, notice = feed_text, "the page had only a teaser: this is the feed's text"
         return Article(
             story_id=article.story_id,
             url=article.url,
@@ -530,6 +595,7 @@ class Service:
             fetched_at=article.fetched_at,
             error=article.error,
             related_links=article.related_links,
+            notice=notice,
         )
 
     def fetch_articles(

@@ -35,7 +35,7 @@ from .models import Article, ExtractedArticle, Feed, ParsedEntry, ParsedFeed, Re
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _MIGRATIONS: list[str] = [
     # 1: the first schema.
@@ -127,6 +127,11 @@ _MIGRATIONS: list[str] = [
     # server's labels map to it.
     """
     ALTER TABLE feeds ADD COLUMN folder TEXT;
+    """,
+    # 5 (issue 14): what the reader must know about an article's text, e.g. "only a teaser was
+    # available" on a paywalled or consent-walled page (NULL: nothing to say).
+    """
+    ALTER TABLE articles ADD COLUMN notice TEXT;
     """,
 ]
 
@@ -1000,6 +1005,7 @@ class Store:
                 (story_id, url, *_article_values(extracted), _now()),
             )
             self._index_article(conn, story_id, extracted)
+            self._store_notice(conn, story_id, extracted)
 
     def store_fetched_page(
         self,
@@ -1035,6 +1041,15 @@ class Store:
                 (story_id, url, *_article_values(extracted), _now(), packed, content_type),
             )
             self._index_article(conn, story_id, extracted)
+            self._store_notice(conn, story_id, extracted)
+
+    @staticmethod
+    def _store_notice(conn: sqlite3.Connection, story_id: int, extracted: ExtractedArticle) -> None:
+        """The article's notice (issue 14), or NULL: a statement of its own, so that the
+        article INSERTs stay as they were."""
+        conn.execute(
+            "UPDATE articles SET notice = ? WHERE story_id = ?", (extracted.notice, story_id)
+        )
 
     @staticmethod
     def _index_article(
@@ -1066,7 +1081,7 @@ class Store:
         """The stored article of a story (None when never fetched or not yet extracted)."""
         rows = self._query(
             "SELECT story_id, url, markdown, title, author, published, site_name, language,"
-            " top_image, word_count, fetched_at, error, extracted FROM articles"
+            " top_image, word_count, fetched_at, error, extracted, notice FROM articles"
             " WHERE story_id = ?",
             (story_id,),
         )
@@ -1095,6 +1110,7 @@ class Store:
             fetched_at=_dt(r[10]),
             error=r[11],
             related_links=links,
+            notice=r[13],
         )
 
     # -- related stories: index terms, document frequencies, candidates -----------------

@@ -123,6 +123,9 @@ class ArticleView(VerticalScroll, can_focus=True):
             markdown
         )
         meta.append(f"{reading_minutes(words)} min read")
+        language = clean_text(article.language if article else None)
+        if language:
+            meta.append(language)
         text.append(" · ".join(meta), style="dim")
         mark = {
             "cache": ("  [from cache]", "green"),
@@ -143,6 +146,11 @@ class ArticleView(VerticalScroll, can_focus=True):
         if state.error:
             text = Text("✗ full text unavailable: ", style="bold red")
             text.append(clean_text(state.error), style="red")
+            return text
+        notice = state.article.notice if state.article else None
+        if notice:
+            text = Text("⚠ ", style="bold yellow")
+            text.append(clean_text(notice), style="yellow")
             return text
         return Text("")
 
