@@ -167,6 +167,13 @@ def _run_app(config: Config, *, demo: bool) -> int:
     try:
         from .ui.app import TuinewsApp
 
+        if config.images:
+            # textual-image asks the terminal what it can draw (kitty, sixel) and its cell
+            # size when imported: that must happen before Textual takes the terminal.
+            from .ui.widgets import article_images
+
+            article_images.detect_terminal()
+
         first_run = service.needs_first_run()
         app = TuinewsApp(service, config, first_run=first_run, demo=demo)
         app.run()

@@ -25,7 +25,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from tuinews.core.errors import ExtractError
-from tuinews.core.markdown import html_to_tree, render_markdown
+from tuinews.core.markdown import html_to_tree, render_markdown, with_lead_image
 from tuinews.core.metadata import iter_json_ld, page_author, page_title
 from tuinews.core.models import ExtractedArticle
 from tuinews.core.related_links import find_related_links_in_tree, strip_terminal_escapes
@@ -393,11 +393,8 @@ def _paywalled(tree: HtmlElement) -> bool:
     body = tree.find(".//body")
     if body is None:
         return False
-    return any(
-        _PAYWALL_MARK.search((el.get("class") or "") + " " + (el.get("id") or ""))
-        for el in body.iter()
-        if isinstance(el.tag, str) and (el.get("class") or el.get("id"))
-    )
+    names = body.xpath(".//@class | .//@id")
+    return bool(_PAYWALL_MARK.search(" ".join(str(n) for n in names)))
 
 
 def teaser_notice(text: str, tree: HtmlElement) -> str | None:
@@ -420,22 +417,29 @@ def teaser_notice(text: str, tree: HtmlElement) -> str | None:
 _OUTSIDE_TEXT = ("nav", "footer", "aside", "header", "form", "menu")
 
 
-def _paragraph_words(tree: HtmlElement) -> int:
-    """Words in the page's ``<p>`` elements outside menus, headers, footers and forms: a cheap
-    measure of how much running text the page has."""
-    words = 0
+def _main_block_words(tree: HtmlElement) -> int:
+    """Words of the page's main text block: the element whose own ``<p>`` children hold the
+    most words (outside menus, headers, footers and forms). Cheap: one pass over ``<p>``."""
+    by_parent: dict[Any, int] = {}
     for paragraph in tree.iter("p"):
-        if next(paragraph.iterancestors(_OUTSIDE_TEXT), None) is not None:
+        parent = paragraph.getparent()
+        if parent is None or parent.tag in _OUTSIDE_TEXT:
             continue
-        words += len(" ".join(paragraph.itertext()).split())
-    return words
+        words = len(" ".join(paragraph.itertext()).split())
+        by_parent[parent] = by_parent.get(parent, 0) + words
+    if not by_parent:
+        return 0
+    block = max(by_parent, key=by_parent.__getitem__)
+    if next(block.iterancestors(_OUTSIDE_TEXT), None) is not None:
+        return 0
+    return by_parent[block]
 
 
 def _looks_cut(text: str, tree: HtmlElement) -> bool:
-    """trafilatura's text looks wrong: it holds less than 60% of the words of the page's own
-    running text (a teaser, a notice, a list of links where the page has an article)."""
-    page_words = _paragraph_words(tree)
-    return page_words >= 60 and count_words(text) < 0.6 * page_words
+    """trafilatura's text looks wrong: it holds less than 60% of the words of the page's main
+    text block (a teaser, a notice, a list of links where the page has an article)."""
+    block_words = _main_block_words(tree)
+    return block_words >= 60 and count_words(text) < 0.6 * block_words
 
 
 def _second_opinion(html: str, title: str | None) -> tuple[etree._Element, str] | None:
@@ -474,19 +478,18 @@ def _drop_hidden(tree: HtmlElement) -> None:
     body = tree.find(".//body")
     if body is None:
         return
-    doomed = [
-        el
-        for el in body.iter()
-        if isinstance(el.tag, str)
-        and el.tag not in ("img", "picture", "source")  # lazy images wait hidden for a script
-        and (
+    # XPath narrows the candidates in C; the exact tests run on those few in Python.
+    candidates = body.xpath(
+        ".//*[@hidden or @aria-hidden or contains(@style, 'none') or contains(@style, 'hidden')]"
+    )
+    for el in candidates:
+        if el.tag in ("img", "picture", "source"):  # lazy images wait hidden for a script
+            continue
+        if (
             el.get("hidden") is not None
             or (el.get("aria-hidden") or "").strip().lower() == "true"
             or _HIDDEN_STYLE.search(el.get("style") or "")
-        )
-    ]
-    for el in doomed:
-        if el.getparent() is not None:
+        ) and el.getparent() is not None:
             el.drop_tree()
 
 
@@ -635,7 +638,12 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
         logger.warning("extraction of %s failed", url, exc_info=True)
         raise ExtractError("this page could not be read") from exc
 
-    image = document.image if is_safe_url(document.image) else None
+    from urllib.parse import urljoin
+
+    image = urljoin(base_url, document.image.strip()) if document.image else None
+    image = image if is_safe_url(image) else None
+    if image:
+        markdown = with_lead_image(markdown, clean_text(image), "")
     return ExtractedArticle(
         markdown=markdown,
         text=text,

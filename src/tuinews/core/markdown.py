@@ -350,3 +350,23 @@ def _convert(el: etree._Element, target: etree._Element) -> None:
         _convert_children(el, target)
         return
     _convert_children(el, new)
+
+
+_IMAGE = re.compile(r"!\[(?:[^\]\\]|\\.)*\]\((<[^>\n]+>|[^)\s]+)\)")
+
+
+def image_urls(markdown: str) -> list[str]:
+    """The http(s) image URLs of a Markdown document, in order, each once."""
+    urls: list[str] = []
+    for match in _IMAGE.finditer(markdown):
+        url = match.group(1).strip("<>")
+        if is_safe_url(url) and url not in urls:
+            urls.append(url)
+    return urls
+
+
+def with_lead_image(markdown: str, image: str | None, alt: str = "") -> str:
+    """``markdown`` opening with the page's lead image, unless the body already shows it."""
+    if not image or not is_safe_url(image) or image in image_urls(markdown):
+        return markdown
+    return f"![{escape_inline(alt)}]({_link_target(image)})\n\n{markdown}"

@@ -53,6 +53,9 @@ FEED_ACCEPT = (
     " application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+MAX_IMAGES = 12
+"""Images of one article fetched for the article pane (the rest stay links)."""
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
 _PREFETCH_LINGER = 0.4
 """Seconds a prefetch's commit waits for more pages (see ``_fetch_articles_async``)."""
 # Pages opened from a related link that were not in the cache are kept as stories of this
@@ -597,6 +600,42 @@ class Service:
             related_links=article.related_links,
             notice=notice,
         )
+
+    def article_images(
+        self, story_id: int, *, fetch: bool = True, limit: int = MAX_IMAGES
+    ) -> list[tuple[str, bytes]]:
+        """The images of a story's article (lead image first), as (URL, bytes): those kept in
+        the cache, and with ``fetch`` the others fetched now and kept. For a worker thread.
+
+        An image that cannot be fetched (or is not an image, or is larger than
+        :data:`MAX_IMAGE_BYTES`) is recorded with why and not asked for again.
+        """
+        from .markdown import image_urls  # noqa: PLC0415 - lazy, see the imports
+
+        article = self.store.article(story_id)
+        if article is None or not article.markdown:
+            return []
+        kept = self.store.images(story_id)
+        found: list[tuple[str, bytes]] = []
+        for url in image_urls(article.markdown)[:limit]:
+            if url in kept:
+                data = kept[url][1]
+                if data:
+                    found.append((url, data))
+                continue
+            if not fetch:
+                continue
+            try:
+                result = self.fetcher.fetch(url, accept="image/*")
+                ctype = (result.content_type or "").split(";")[0].strip().lower()
+                if not ctype.startswith("image/") or len(result.content) > MAX_IMAGE_BYTES:
+                    raise FetchError(f"not an image of at most 5 MB ({ctype or 'no type'})")
+            except FetchError as exc:
+                self.store.store_image(story_id, url, None, None, exc.message)
+                continue
+            self.store.store_image(story_id, url, ctype, result.content)
+            found.append((url, result.content))
+        return found
 
     def fetch_articles(
         self,

@@ -35,7 +35,7 @@ from .models import Article, ExtractedArticle, Feed, ParsedEntry, ParsedFeed, Re
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _MIGRATIONS: list[str] = [
     # 1: the first schema.
@@ -132,6 +132,19 @@ _MIGRATIONS: list[str] = [
     # available" on a paywalled or consent-walled page (NULL: nothing to say).
     """
     ALTER TABLE articles ADD COLUMN notice TEXT;
+    """,
+    # 6 (issue 14): the images of an article (lead and in-body), fetched in the background
+    # and kept with it for offline reading. ``data`` NULL with ``error``: it could not be had.
+    """
+    CREATE TABLE article_images (
+        story_id     INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        url          TEXT NOT NULL,
+        content_type TEXT,
+        data         BLOB,
+        error        TEXT,
+        fetched_at   REAL NOT NULL,
+        PRIMARY KEY (story_id, url)
+    );
     """,
 ]
 
@@ -968,6 +981,34 @@ class Store:
                 )
             ]
         return out
+
+    # -- article images (issue 14) -----------------------------------------------------
+
+    def store_image(
+        self,
+        story_id: int,
+        url: str,
+        content_type: str | None,
+        data: bytes | None,
+        error: str | None = None,
+    ) -> None:
+        """Keep one image of an article (or why it could not be fetched)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO article_images (story_id, url, content_type, data,"
+                " error, fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (story_id, url, content_type, data, error, time.time()),
+            )
+
+    def images(self, story_id: int) -> dict[str, tuple[str | None, bytes | None, str | None]]:
+        """The kept images of an article: URL -> (content type, bytes or None, error)."""
+        return {
+            url: (ctype, data, error)
+            for url, ctype, data, error in self._query(
+                "SELECT url, content_type, data, error FROM article_images WHERE story_id = ?",
+                (story_id,),
+            )
+        }
 
     # -- articles ----------------------------------------------------------------------
 

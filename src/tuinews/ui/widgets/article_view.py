@@ -169,6 +169,7 @@ class ArticleView(VerticalScroll, can_focus=True):
         status = self.query_one("#article-status", Static)
         status.update(status_text)
         status.display = bool(status_text.plain)
+        await self.body.query(".article-image").remove()
         await self.body.update(markdown)
         if not same_story:
             self.scroll_to(y=scroll_y, animate=False, immediate=True)
