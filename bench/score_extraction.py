@@ -246,6 +246,8 @@ class Output:
     day: str | None = None
     seconds: float = 0.0
     note: str = ""
+    title_repeated: bool = False
+    """The body opens (first blocks before a real paragraph) with the title again."""
 
 
 def run_bare(html: str) -> Output:
@@ -264,6 +266,7 @@ def run_bare(html: str) -> Output:
 def run_tuinews(html: str) -> Output:
     from tuinews.core.errors import ExtractError
     from tuinews.core.extract import extract_page
+    from tuinews.core.text import drop_leading_title
 
     start = time.perf_counter()
     try:
@@ -274,7 +277,9 @@ def run_tuinews(html: str) -> Output:
     day = article.published.astimezone(UTC).date().isoformat() if article.published else None
     note = getattr(article, "extractor", "") or ""
     text = markdown_text(article.markdown)
-    return Output(text, article.title, article.author, day, seconds, note)
+    out = Output(text, article.title, article.author, day, seconds, note)
+    out.title_repeated = drop_leading_title(article.markdown, article.title) != article.markdown
+    return out
 
 
 def run_readability(html: str) -> Output:
@@ -432,6 +437,13 @@ def main() -> None:
             + " | ".join(f"{c[0]}/{c[1]} = {c[0] / max(1, c[1]):.3f}" for c in counts.values())
             + " |"
         )
+
+    repeated = [
+        p.name for p in real if results[(systems[0], "readability", p.name)][1].title_repeated
+    ]
+    print(
+        f"\n{systems[0]}: the body repeats the title at its top on {len(repeated)} of {len(real)} real pages {repeated}"
+    )
 
     print("\n# Time per page (ms, median over every readability page; extraction only, and")
     print("# for bare trafilatura extract() plus extract_metadata(); noisy, see bench_extract)")

@@ -519,16 +519,17 @@ def _keep_captions(tree: HtmlElement) -> None:
 
 def _drop_leading_title(body: etree._Element, title: str | None) -> None:
     """Remove the article's title from the top of the body: the article pane and the export
-    show it in their header, so it must not open the text a second time."""
-    for el in list(body)[:3]:
+    show it in their header, so it must not open the text a second time. "The top" is what
+    comes before the first real paragraph (25 words or more): a kicker, a standfirst, the lead
+    image may stand above the page's ``<h1>``."""
+    for el in list(body)[:6]:
         text = " ".join(" ".join(el.itertext()).split())
         if el.tag == "head" and same_title(text, title):
-            tail = (el.tail or "").strip()
             parent = el.getparent()
-            if parent is not None and not tail:
+            if parent is not None and not (el.tail or "").strip():
                 parent.remove(el)
             return
-        if text:  # the title only counts before the first words of the text
+        if len(text.split()) >= 25:
             return
 
 

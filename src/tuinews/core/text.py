@@ -99,16 +99,21 @@ def same_title(heading: str, title: str | None) -> bool:
 
 
 def drop_leading_title(markdown: str, title: str | None) -> str:
-    """``markdown`` without a first heading that repeats ``title`` (the header shows it).
+    """``markdown`` without a heading that repeats ``title`` near its top (the header shows
+    it): among the first blocks, before the first paragraph of 25 words or more.
 
     Used where the title known best (the feed entry's) differs from the page's own, which
     extraction already removed.
     """
-    stripped = markdown.lstrip()
-    if not title or not stripped.startswith("#"):
+    if not title:
         return markdown
-    first, _, rest = stripped.partition("\n")
-    heading = first.lstrip("#").strip().replace("\\", "")
-    if first.startswith(("# ", "## ", "### ")) and same_title(heading, title):
-        return rest.lstrip("\n")
+    blocks = markdown.split("\n\n")
+    for i, block in enumerate(blocks[:6]):
+        line = block.strip()
+        if line.startswith("#") and "\n" not in line:
+            heading = line.lstrip("#").strip().replace("\\", "")
+            if line.lstrip("#").startswith(" ") and same_title(heading, title):
+                return "\n\n".join(blocks[:i] + blocks[i + 1 :]).lstrip("\n")
+        if len(line.split()) >= 25:
+            break
     return markdown
