@@ -9,6 +9,7 @@ must stay what they are; the page's title must not open the body a second time.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from markdown_it import MarkdownIt
@@ -26,6 +27,7 @@ from tests.loopback import LoopbackServer, Route, rss
 from tests.test_cli import run
 from tests.ui.conftest import main_screen, make_service, settle, wait_for
 from tuinews.config import load_config
+from tuinews.core.export import export_markdown
 from tuinews.core.store import StoryFilter
 from tuinews.ui.app import TuinewsApp
 
@@ -201,5 +203,24 @@ def test_title_shown_once_when_the_feed_title_is_the_pages_h1(
         assert article.title == h1
         assert h1 not in article.markdown  # what the pane, `read` and the export show
         assert "eleven winters" in article.markdown
+    finally:
+        service.close()
+
+
+def test_feed_title_first_with_the_site_suffix_removed(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    link = serve_page(server)
+    server.routes["/feed.xml"] = Route(
+        rss("The Harbour Herald", [("g3", f"{TITLE} | The Harbour Herald", link)])
+    )
+    service = make_service(tmp_path / "cache.sqlite3")
+    try:
+        service.add_feed(server.url("/feed.xml"))
+        story = service.list_stories(StoryFilter(), limit=1)[0]
+        article = service.fetch_article(story.id)
+        assert article.title == TITLE
+        exported = export_markdown(story, article, [], exported_at=datetime.now(UTC))
+        assert f'title: "{TITLE}"' in exported and f"# {TITLE}\n" in exported
     finally:
         service.close()

@@ -20,7 +20,7 @@ from typing import Any
 
 from lxml.html import HtmlElement
 
-from tuinews.core.text import clean_text
+from tuinews.core.text import clean_site_suffix, clean_text
 
 _SEPARATOR = re.compile(r" [|\-\\/>»–—] ")
 _HIERARCHICAL = re.compile(r" [\\/>»] ")
@@ -172,24 +172,6 @@ def declared_title(tree: HtmlElement) -> str | None:
         if key in metas:
             return " ".join(metas[key].split())
     return None
-
-
-def clean_site_suffix(title: str, site_names: list[str]) -> str:
-    """Remove a known site name after (or before) a separator: "Story | Site" -> "Story"."""
-    for site in site_names:
-        site = " ".join(site.split())
-        if not site or len(site) >= len(title):
-            continue
-        for sep in (" | ", " - ", " – ", " — ", " · ", " :: ", " » "):
-            if title.casefold().endswith((sep + site).casefold()):
-                rest = title[: -len(sep + site)].strip()
-                if _words(rest) >= 2:
-                    return rest
-            if title.casefold().startswith((site + sep).casefold()):
-                rest = title[len(site + sep) :].strip()
-                if _words(rest) >= 2:
-                    return rest
-    return title
 
 
 def page_title(tree: HtmlElement, found: str | None, site_name: str | None) -> str | None:

@@ -35,7 +35,7 @@ from .models import (
 )
 from .pipes import ExtractWorkers, ParseWorkers
 from .store import FeedUpdate, Store, StoryFilter
-from .text import drop_leading_title
+from .text import drop_leading_title, shown_title
 from .writer import BatchWriter
 
 if TYPE_CHECKING:
@@ -588,7 +588,10 @@ class Service:
             story_id=article.story_id,
             url=article.url,
             markdown=markdown,
-            title=story.title or article.title,
+            title=shown_title(
+                story.title, article.title, [story.feed_title, article.site_name or ""]
+            )
+            or None,
             author=author,
             published=story.published or article.published,
             site_name=article.site_name,

@@ -117,3 +117,28 @@ def drop_leading_title(markdown: str, title: str | None) -> str:
         if len(line.split()) >= 25:
             break
     return markdown
+
+
+def clean_site_suffix(title: str, site_names: list[str]) -> str:
+    """Remove a known site name after (or before) a separator: "Story | Site" -> "Story"."""
+    for site in site_names:
+        site = " ".join(site.split())
+        if not site or len(site) >= len(title):
+            continue
+        for sep in (" | ", " - ", " – ", " — ", " · ", " :: ", " » "):
+            if title.casefold().endswith((sep + site).casefold()):
+                rest = title[: -len(sep + site)].strip()
+                if len(rest.split()) >= 2:
+                    return rest
+            if title.casefold().startswith((site + sep).casefold()):
+                rest = title[len(site + sep) :].strip()
+                if len(rest.split()) >= 2:
+                    return rest
+    return title
+
+
+def shown_title(story_title: str | None, article_title: str | None, sites: list[str]) -> str:
+    """The title to show and export: the feed entry's, else the page's, with a site-name
+    suffix or prefix (" | Site", "Site - ") removed when ``sites`` names it."""
+    title = clean_text(story_title) or clean_text(article_title)
+    return clean_site_suffix(title, [clean_text(s) for s in sites if s]) if title else ""

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.widgets import Markdown, Static
 
 from tuinews.core.models import Article, Story
-from tuinews.core.text import clean_text
+from tuinews.core.text import clean_text, shown_title
 
 WORDS_PER_MINUTE = 230
 
@@ -103,7 +103,11 @@ class ArticleView(VerticalScroll, can_focus=True):
     def header_text(self, state: ArticleState) -> Text:
         """Title, then source · author · date · reading time · cache mark."""
         story, article = state.story, state.article
-        title = clean_text(story.title) or clean_text(article.title if article else "")
+        title = shown_title(
+            story.title,
+            article.title if article else None,
+            [story.feed_title, (article.site_name if article else None) or ""],
+        )
         text = Text(title or "(untitled)", style="bold")
         text.append("\n")
         meta: list[str] = []
