@@ -188,3 +188,15 @@ async def test_article_pane_says_only_a_teaser_was_available(
         assert "only a teaser was available" in status
         header = plain(screen.query_one("#article-header", Static))
         assert "min read" in header and " · en" in header
+
+
+def test_prefetch_keeps_the_teaser_notice(service: Service, server: LoopbackServer) -> None:
+    # The prefetch extracts in worker processes fed through pipes: the notice comes back too.
+    server.routes["/news/fees"] = Route(
+        page("Harbour fees", PAYWALL_BODY, PAYWALL_HEAD), content_type="text/html"
+    )
+    story_id = subscribe(service, server, server.url("/news/fees"), "Harbour fees")
+    assert service.fetch_articles([story_id]) == (1, 0)
+    stored = service.store.article(story_id)
+    assert stored is not None and stored.notice is not None
+    assert stored.notice.startswith("only a teaser was available")
