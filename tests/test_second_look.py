@@ -200,3 +200,18 @@ def test_prefetch_keeps_the_teaser_notice(service: Service, server: LoopbackServ
     stored = service.store.article(story_id)
     assert stored is not None and stored.notice is not None
     assert stored.notice.startswith("only a teaser was available")
+
+
+def test_prefetch_joins_a_multi_page_article(service: Service, server: LoopbackServer) -> None:
+    base = "/news/ferry-late-sailing"
+    server.routes[base] = Route(
+        page("Late ferry", paragraphs("First-page"), f"<link rel='next' href='{base}/2'>"),
+        content_type="text/html",
+    )
+    server.routes[f"{base}/2"] = Route(
+        page("Late ferry", paragraphs("Second-page")), content_type="text/html"
+    )
+    story_id = subscribe(service, server, server.url(base), "Late ferry")
+    assert service.fetch_articles([story_id]) == (1, 0)
+    stored = service.store.article(story_id)
+    assert stored is not None and "Second-page paragraph 3" in stored.markdown

@@ -652,7 +652,34 @@ class Service:
         todo = self.store.story_ids_without_article(list(story_ids))
         if not todo:
             return 0, 0
-        return asyncio.run(self._fetch_articles_async(todo, progress, cancel))
+        stored, failed = asyncio.run(self._fetch_articles_async(todo, progress, cancel))
+        if cancel is None or not cancel.is_set():
+            self._second_look_after_prefetch(todo)
+        return stored, failed
+
+    def _second_look_after_prefetch(self, story_ids: Sequence[int]) -> None:
+        """The second look (see :meth:`_second_look`) for prefetched pages that need one: a
+        page that declares a next page, or one without an article (or with only a teaser)
+        that declares an AMP or print version. Found with a byte search of the stored page,
+        so the other pages cost one read each."""
+        for story_id in story_ids:
+            raw = self.store.raw_page(story_id)
+            if raw is None:
+                continue
+            url, body, content_type = raw
+            head = body[:300_000].lower()
+            paged = any(mark in head for mark in (b'rel="next"', b"rel='next'", b"rel=next"))
+            other = b"amphtml" in head or b'media="print"' in head or b"media='print'" in head
+            if not paged and not other:
+                continue
+            article = self.store.article(story_id)
+            if article is None or not paged and not (article.error or article.notice):
+                continue
+            result = FetchResult(url, 200, body, content_type, None, None)
+            try:
+                self._second_look(story_id, result, article)
+            except TuinewsError as exc:  # the first page stays as it was
+                log.info("second look at %s failed: %s", url, exc)
 
     async def _fetch_articles_async(
         self,
