@@ -178,7 +178,7 @@ class _Renderer:
                 continue
             number += 1
             marker = f"{number}. " if ordered else "- "
-            body = "\n\n".join(self.blocks(item)).strip() or ""
+            body = self.item_body(item)
             if not body:
                 continue
             first, *rest = body.split("\n")
@@ -189,6 +189,18 @@ class _Renderer:
         # A blank line between items only when one of them has several blocks.
         loose = any("\n\n" in line for line in lines)
         return ("\n\n" if loose else "\n").join(lines)
+
+    def item_body(self, item: etree._Element) -> str:
+        """A list item's blocks: a nested list right under its line (a tight list), other
+        blocks a blank line apart."""
+        parts: list[str] = []
+        for block in self.blocks(item):
+            nested = bool(re.match(r"(- |\d+\. )", block))
+            if parts and nested:
+                parts[-1] += "\n" + block
+            else:
+                parts.append(block)
+        return "\n\n".join(parts).strip()
 
     def table(self, el: etree._Element) -> str:
         rows: list[list[str]] = []
@@ -273,7 +285,6 @@ _HTML_INLINE = {
     "s": ("del", None),
     "strike": ("del", None),
 }
-_HTML_CONTAINERS = {"div", "section", "article", "main", "span", "figure", "header", "body"}
 _HTML_DROPPED = {"script", "style", "noscript", "template", "svg", "button", "form", "iframe"}
 
 
