@@ -215,3 +215,23 @@ def test_prefetch_joins_a_multi_page_article(service: Service, server: LoopbackS
     assert service.fetch_articles([story_id]) == (1, 0)
     stored = service.store.article(story_id)
     assert stored is not None and "Second-page paragraph 3" in stored.markdown
+
+
+def test_read_and_export_say_only_a_teaser_was_available(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    from tests.test_cli import run
+
+    server.routes["/news/fees"] = Route(
+        page("Harbour fees", PAYWALL_BODY, PAYWALL_HEAD), content_type="text/html"
+    )
+    server.routes["/feed.xml"] = Route(
+        rss("Quay Gazette", [("g", "Harbour fees", server.url("/news/fees"))])
+    )
+    data = tmp_path / "data"
+    run(data, "add", server.url("/feed.xml"))
+    text = run(data, "read", "1").stdout
+    assert "> (only a teaser was available" in text and "rise by a fifth" in text
+    out = tmp_path / "out"
+    path = Path(run(data, "export", "1", "-o", str(out), "--offline").stdout.strip())
+    assert "*Note: only a teaser was available" in path.read_text(encoding="utf-8")
