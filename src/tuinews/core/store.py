@@ -189,6 +189,9 @@ class StoryFilter:
     unread: bool = False
     starred: bool = False
     search: str | None = None
+    keep_ids: tuple[int, ...] = ()
+    """Stories an unread list still shows once read (issue 17: the story being read stays in
+    the Unread view until the view is left)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -778,7 +781,11 @@ class Store:
         if flt.feed_id is not None:
             clauses.append("s.feed_id = ?")
             params.append(flt.feed_id)
-        if flt.unread:
+        if flt.unread and flt.keep_ids:
+            marks = ",".join("?" * len(flt.keep_ids))
+            clauses.append(f"(s.read = 0 OR s.id IN ({marks}))")
+            params.extend(flt.keep_ids)
+        elif flt.unread:
             clauses.append("s.read = 0")
         if flt.starred:
             clauses.append("s.starred = 1")
