@@ -291,6 +291,17 @@ def run_readability(html: str) -> Output:
     return Output(html_text(lxml.html.fromstring(summary)) if summary.strip() else "", doc.title())
 
 
+def run_traf_readability(html: str) -> Output:
+    """trafilatura's own port of readability-lxml (``trafilatura.readability_lxml``)."""
+    import lxml.html
+    from trafilatura.readability_lxml import Document
+    from trafilatura.utils import load_html
+
+    tree = load_html(html)
+    summary = Document(tree).summary() if tree is not None else ""
+    return Output(html_text(lxml.html.fromstring(summary)) if summary.strip() else "")
+
+
 def run_justext(html: str) -> Output:
     import justext
 
@@ -310,6 +321,7 @@ SYSTEMS: dict[str, Callable[[str], Output]] = {
     "tuinews": run_tuinews,
     "bare": run_bare,
     "readability": run_readability,
+    "traf-readability": run_traf_readability,
     "justext": run_justext,
     "goose3": run_goose,
 }
