@@ -17,6 +17,7 @@ The config file is optional. Example::
     [reader]
     prefetch = false      # fetch full text of new stories on every refresh
     theme = "textual-dark"
+    images = true         # show the article's images inline (kitty, sixel or half blocks)
 
     [export]
     dir = "~/Documents/news"   # where `e` and `tuinews export` write (default below)
@@ -68,6 +69,8 @@ class Config:
     """Processes for extraction (0: one per core)."""
     extract_timeout: float = 20.0
     theme: str | None = None
+    images: bool = True
+    """Show the article's images inline (``[reader] images = false`` turns them off)."""
     keys: dict[str, str] = field(default_factory=dict)
     """Action id -> comma-separated keys, overriding the defaults."""
     refresh_interval: int = 30 * 60
@@ -182,6 +185,7 @@ def load_config(
             extract_workers=int(reader.get("extract_workers", 0)),
             extract_timeout=float(reader.get("extract_timeout", 20.0)),
             theme=reader.get("theme"),
+            images=bool(reader.get("images", True)),
             keys={str(k): str(v) for k, v in keys.items()},
             refresh_interval=parse_duration(refresh.get("interval", "30m")),
             auto_refresh=bool(refresh.get("auto", True)),

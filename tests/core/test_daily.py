@@ -222,6 +222,8 @@ def test_cleanup_keeps_starred_and_in_feed_and_drops_full_text_first(store: Stor
     for story_id in ids.values():
         store.store_article(story_id, "http://127.0.0.1:9/x", _article(2000))
     store.set_starred(ids["alpha30"], True)  # 150 days old, starred
+    for guid in ("alpha10", "alpha3"):  # the images kept with an article go with its text
+        store.store_image(ids[guid], "https://img.example/a.jpg", "image/jpeg", b"\xff" * 5000)
     # The feed now carries only a few, among them an old one (35: 175 days).
     store.store_feed(f.id, ParsedFeed("Alpha", None, [every[0], every[1], every[35]], "rss"))
     dry = store.cleanup(keep_days=90, keep_per_feed=500, full_text_days=30, dry_run=True, now=now)
@@ -235,6 +237,7 @@ def test_cleanup_keeps_starred_and_in_feed_and_drops_full_text_first(store: Stor
     assert store.count_stories() == 21
     assert store.story(ids["alpha30"]).starred and store.article(ids["alpha35"]) is not None
     assert store.article(ids["alpha10"]) is None and store.story(ids["alpha10"]).title
+    assert store.images(ids["alpha10"]) == {} and store.images(ids["alpha3"]) != {}
     assert store.article(ids["alpha3"]) is not None  # recent: kept whole
     assert report.vacuum == "incremental" and report.bytes_after < report.bytes_before
     assert store.integrity_check() == "ok"
