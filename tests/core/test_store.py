@@ -333,3 +333,25 @@ def test_a_version_4_cache_gains_notices_and_images(tmp_path: Path) -> None:
         assert s.images(1) == {}
     finally:
         s.close()
+
+
+def test_a_migration_that_fails_is_a_store_error_and_changes_nothing(tmp_path: Path) -> None:
+    # A cache from a development build whose migrations were numbered otherwise: the last
+    # migration meets a column it would add. A message (exit 3 in the CLI), not a traceback.
+    path = tmp_path / "odd.sqlite3"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE feeds DROP COLUMN present_ids")
+    conn.execute("DROP TABLE saved_searches")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="could not be upgraded"):
+        Store(path)
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION - 1
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(feeds)")}
+        assert "present_ids" not in columns  # the failed migration was rolled back whole
+    finally:
+        conn.close()

@@ -462,9 +462,18 @@ class Store:
                 # Re-check inside the write lock: another process may have migrated already.
                 if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
                     continue
-                for statement in script.split(";\n"):
-                    if statement.strip():
-                        conn.execute(statement)
+                try:
+                    for statement in script.split(";\n"):
+                        if statement.strip():
+                            conn.execute(statement)
+                except sqlite3.Error as exc:
+                    # Rolled back whole; the user gets a message, not a traceback (a cache
+                    # from a development build whose migrations were numbered otherwise).
+                    log.error("migration %d of %s failed: %s", number, self.path, exc)
+                    raise StoreError(
+                        f"the cache {self.path} could not be upgraded to schema {number} "
+                        f"({exc}). It was left as it was."
+                    ) from exc
                 conn.execute(f"PRAGMA user_version = {number}")
             log.info("cache %s migrated to schema %d", self.path, number)
 
