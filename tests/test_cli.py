@@ -27,6 +27,8 @@ COMMANDS = [
     "related",
     "import-opml",
     "export-opml",
+    "cleanup",
+    "searches",
 ]
 
 

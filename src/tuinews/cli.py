@@ -64,19 +64,64 @@ def _parser() -> argparse.ArgumentParser:
     pf.add_argument("feed", help="id, URL or title")
     pf.add_argument("state", choices=["on", "off"])
 
-    f = sub.add_parser("feeds", help="list subscriptions with unread counts and errors")
+    f = sub.add_parser(
+        "feeds", help="list subscriptions: unread counts, folders, schedule, errors; or change one"
+    )
     f.add_argument("--json", action="store_true")
+    fsub = f.add_subparsers(dest="feeds_command", metavar="ACTION")
+    fs = fsub.add_parser("set", help="change a feed's folder or refresh interval")
+    fs.add_argument("feed", help="id, URL or title")
+    fs.add_argument("--folder", metavar="NAME", help='its folder ("" for none; "A/B" nests)')
+    fs.add_argument(
+        "--interval", metavar="TIME", help='refresh interval: 30m, 2h, 1d, or "default"'
+    )
+
+    cl = sub.add_parser(
+        "cleanup", help="apply the retention ([retention] in the config) and shrink the cache"
+    )
+    cl.add_argument("--dry-run", action="store_true", help="say what would go; change nothing")
+    cl.add_argument("--json", action="store_true", help="the report as JSON")
+    cl.add_argument(
+        "--no-full-vacuum",
+        action="store_true",
+        help="never the one full VACUUM an older cache needs to shrink (the app's daily run)",
+    )
+    cl.add_argument("--keep-days", type=int, metavar="N", help="override [retention] keep_days")
+    cl.add_argument(
+        "--keep-per-feed", type=int, metavar="N", help="override [retention] keep_per_feed"
+    )
+    cl.add_argument(
+        "--full-text-days", type=int, metavar="N", help="override [retention] full_text_days"
+    )
+
+    ss = sub.add_parser("searches", help="saved searches (shown as virtual feeds in the app)")
+    ss.add_argument("--json", action="store_true")
+    ssub = ss.add_subparsers(dest="searches_command", metavar="ACTION")
+    ssa = ssub.add_parser("add", help="save a search under a name")
+    ssa.add_argument("name")
+    ssa.add_argument("query", help='e.g. "bridge is:unread folder:News after:2026-11-01"')
+    ssr = ssub.add_parser("remove", help="delete a saved search")
+    ssr.add_argument("name", help="name or id")
 
     rf = sub.add_parser("refresh", help="fetch feeds and store new stories")
     rf.add_argument("feeds", nargs="*", metavar="FEED", help="id, URL or title (default: all)")
     rf.add_argument("--prefetch", action="store_true", help="also fetch full text of new stories")
     rf.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    rf.add_argument(
+        "--due", action="store_true", help="only the feeds whose scheduled refresh is due"
+    )
 
     ls = sub.add_parser("list", help="list stories, newest first")
     ls.add_argument("--unread", action="store_true")
     ls.add_argument("--starred", action="store_true")
     ls.add_argument("--feed", metavar="F", help="id, URL or title")
-    ls.add_argument("--search", metavar="Q", help="full-text search over the cache")
+    ls.add_argument(
+        "--search",
+        metavar="Q",
+        help="search (FTS5 syntax plus feed:, folder:, is:unread, is:starred, after:DATE)",
+    )
+    ls.add_argument("--folder", metavar="NAME", help="the stories of a folder's feeds")
+    ls.add_argument("--saved", metavar="NAME", help="the stories of a saved search")
     ls.add_argument("--limit", type=int, default=50, metavar="N")
     ls.add_argument("--json", action="store_true")
 
@@ -84,16 +129,28 @@ def _parser() -> argparse.ArgumentParser:
     rd.add_argument("id")
     rd.add_argument("--offline", action="store_true", help="only what the cache holds")
 
-    ex = sub.add_parser("export", help="export stories to Markdown files")
-    ex.add_argument("ids", nargs="+", metavar="ID")
+    ex = sub.add_parser(
+        "export",
+        help="export stories to Markdown files (by id, or a whole list --to a notes folder)",
+    )
+    ex.add_argument("ids", nargs="*", metavar="ID")
     ex.add_argument(
         "-o",
         "--output",
         metavar="FILE|DIR",
         help="file (one story) or directory (default: [export] dir in the config)",
     )
-    ex.add_argument("--force", action="store_true", help="overwrite existing files")
+    ex.add_argument("--force", action="store_true", help="overwrite existing (or edited) files")
     ex.add_argument("--offline", action="store_true", help="only what the cache holds")
+    ex.add_argument(
+        "--to",
+        metavar="DIR",
+        help="batch export into a notes folder: stable names, rewrites only what changed",
+    )
+    ex.add_argument("--starred", action="store_true", help="every starred story")
+    ex.add_argument("--feed", metavar="F", help="every story of a feed")
+    ex.add_argument("--folder", metavar="NAME", help="every story of a folder")
+    ex.add_argument("--search", metavar="Q", help="every story a search finds")
 
     rel = sub.add_parser("related", help="stories related to a story")
     rel.add_argument("id")
@@ -134,12 +191,16 @@ def _service(config: Config):  # type: ignore[no-untyped-def]
         max_bytes=config.max_bytes,
         concurrency=config.concurrency,
     )
-    return Service(
+    service = Service(
         config.db_path,
         limits=limits,
         extract_workers=config.extract_workers,
         extract_timeout=config.extract_timeout,
     )
+    for refused in service.store.set_hide_rules(config.hide):
+        log.warning("[filters] hide: %s", refused)
+        _out(f"tuinews: config [filters] hide: ignoring {clean_text(refused)}", sys.stderr)
+    return service
 
 
 def _age(story_published: object) -> str:
@@ -191,6 +252,13 @@ def _run_app(config: Config, *, demo: bool) -> int:
     try:
         from .ui.app import TuinewsApp
 
+        if config.images:
+            # textual-image asks the terminal what it can draw (kitty, sixel) and its cell
+            # size when imported: that must happen before Textual takes the terminal.
+            from .ui.widgets import article_images
+
+            article_images.detect_terminal()
+
         first_run = service.needs_first_run()
         app = TuinewsApp(service, config, first_run=first_run, demo=demo)
         app.run()
@@ -222,7 +290,21 @@ def cmd_prefetch(service, args, config) -> int:  # type: ignore[no-untyped-def]
 
 
 def cmd_feeds(service, args, config) -> int:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from .core.models import Feed
+    from .core.schedule import FeedSchedule, feed_schedule, is_scheduled
+
+    if getattr(args, "feeds_command", None) == "set":
+        return _feeds_set(service, args)
     feeds = service.store.feeds(with_totals=True)
+    now = datetime.now(UTC)
+
+    def schedule_of(f: Feed) -> FeedSchedule | None:
+        if not is_scheduled(f):
+            return None
+        return feed_schedule(f, default_interval=config.refresh_interval, now=now)
+
     if args.json:
         _out(
             json.dumps(
@@ -239,8 +321,15 @@ def cmd_feeds(service, args, config) -> int:  # type: ignore[no-untyped-def]
                         "last_warning": clean_text(f.last_warning) or None,
                         "gone": f.gone,
                         "prefetch": f.prefetch,
+                        "folder": clean_text(f.folder) or None,
+                        "refresh_interval": f.refresh_interval,
+                        "server_interval": f.server_interval,
+                        "failures": f.failures,
+                        "next_refresh": sched.due.isoformat() if sched else None,
+                        "backing_off": sched.backing_off if sched else False,
                     }
                     for f in feeds
+                    for sched in [schedule_of(f)]
                 ],
                 indent=2,
                 ensure_ascii=False,
@@ -252,11 +341,21 @@ def cmd_feeds(service, args, config) -> int:  # type: ignore[no-untyped-def]
         return EXIT_OK
     width = max(12, min(40, max(len(clean_text(f.title)) for f in feeds)))
     _out(f"{'ID':>4}   {'UNREAD/TOTAL':<13} {'FEED':<{width}}  URL")
-    for f in feeds:
+    by_folder = sorted(feeds, key=lambda f: (f.folder is not None, (f.folder or "").lower()))
+    folder: str | None = None
+    for f in by_folder:
+        if f.folder and f.folder != folder:
+            folder = f.folder
+            _out(f"[{clean_text(folder)}]")
         mark = "!" if f.last_error else " "
         counts = f"{f.unread}/{f.total}"
         # A longer title is printed whole (it pushes its URL right): never cut a name.
         _out(f"{f.id:>4} {mark} {counts:<13} {clean_text(f.title):<{width}}  {f.url}")
+        sched = schedule_of(f)
+        if f.gone:
+            _out(f"{'':>7}gone: not refreshed unless named (`tuinews refresh FEED`)")
+        elif sched is not None:
+            _out(f"{'':>7}refresh: {sched.describe(f, now)}")
         if f.last_error:
             _out(f"{'':>7}error: {clean_text(f.last_error)}")
         elif f.last_warning:
@@ -266,6 +365,134 @@ def cmd_feeds(service, args, config) -> int:  # type: ignore[no-untyped-def]
     if failed:
         note += "; ! the last refresh failed"
     _out(f"\n{note}.")
+    return EXIT_OK
+
+
+def _feeds_set(service, args) -> int:  # type: ignore[no-untyped-def]
+    from .core.schedule import format_duration, parse_duration
+
+    if args.folder is None and args.interval is None:
+        raise TuinewsError("feeds set: give --folder NAME and/or --interval TIME")
+    feed = service.find_feed(args.feed)
+    changes = []
+    if args.folder is not None:
+        service.store.set_feed_folder(feed.id, args.folder)
+        name = service.store.feed(feed.id).folder
+        changes.append(f"folder {clean_text(name)!r}" if name else "no folder")
+    if args.interval is not None:
+        if args.interval.strip().lower() in ("default", "", "none"):
+            service.store.set_feed_interval(feed.id, None)
+            changes.append("the default refresh interval")
+        else:
+            seconds = parse_duration(args.interval)
+            service.store.set_feed_interval(feed.id, seconds)
+            changes.append(f"refreshed every {format_duration(seconds)}")
+    _out(f"{clean_text(feed.title)} <{feed.url}>: " + ", ".join(changes))
+    return EXIT_OK
+
+
+def cmd_cleanup(service, args, config) -> int:  # type: ignore[no-untyped-def]
+    def pick(value: int | None, default: int) -> int:
+        if value is not None and value < 0:
+            raise TuinewsError("cleanup: the limits must be 0 or more")
+        return default if value is None else value
+
+    report = service.cleanup(
+        keep_days=pick(args.keep_days, config.keep_days),
+        keep_per_feed=pick(args.keep_per_feed, config.keep_per_feed),
+        full_text_days=pick(args.full_text_days, config.full_text_days),
+        dry_run=args.dry_run,
+        convert=not args.no_full_vacuum,
+    )
+    if args.json:
+        import dataclasses
+
+        _out(json.dumps(dataclasses.asdict(report)))
+        return EXIT_OK
+    _out(_cleanup_text(report))
+    return EXIT_OK
+
+
+def _cleanup_text(report) -> str:  # type: ignore[no-untyped-def]
+    def mib(n: int) -> str:
+        return f"{n / (1024 * 1024):.1f} MiB"
+
+    verb = "would delete" if report.dry_run else "deleted"
+    lines = [
+        f"{verb} {report.stories_deleted:,} stories; "
+        f"{'would drop' if report.dry_run else 'dropped'} the stored page and full text of "
+        f"{report.full_texts_dropped:,} older ones",
+    ]
+    kept = []
+    if report.kept_starred:
+        kept.append(f"{report.kept_starred:,} starred")
+    if report.kept_in_feed:
+        kept.append(f"{report.kept_in_feed:,} still in their feed")
+    if kept:
+        lines.append("kept past the limits: " + ", ".join(kept))
+    if report.feeds_skipped:
+        lines.append(
+            f"{report.feeds_skipped} feeds not refreshed since this version: left alone until "
+            "their next refresh"
+        )
+    if report.dry_run:
+        lines.append(f"cache: {mib(report.bytes_before)}")
+    else:
+        lines.append(
+            f"cache: {mib(report.bytes_before)} -> {mib(report.bytes_after)}"
+            f" (vacuum: {report.vacuum}) in {report.seconds:.1f} s"
+            + (
+                f", {report.vacuum_seconds:.1f} s of it giving the space back"
+                if report.vacuum_seconds >= 0.1
+                else ""
+            )
+        )
+    return "\n".join(lines)
+
+
+def cmd_searches(service, args, config) -> int:  # type: ignore[no-untyped-def]
+    from .core.store import StoryFilter
+
+    command = getattr(args, "searches_command", None)
+    if command == "add":
+        service.store.save_search(args.name, args.query)
+        count = service.store.count_stories(StoryFilter(query=args.query))
+        _out(f"saved {clean_text(args.name)!r}: {count} stories match now")
+        return EXIT_OK
+    if command == "remove":
+        name = service.store.delete_saved_search(args.name)
+        _out(f"removed the saved search {clean_text(name)!r}")
+        return EXIT_OK
+    rows = service.store.saved_searches()
+    counts = [
+        (
+            service.store.count_stories(StoryFilter(query=q)),
+            service.store.count_stories(StoryFilter(query=q, unread=True)),
+        )
+        for _, _, q in rows
+    ]
+    if args.json:
+        _out(
+            json.dumps(
+                [
+                    {
+                        "id": i,
+                        "name": clean_text(n),
+                        "query": clean_text(q),
+                        "total": t,
+                        "unread": u,
+                    }
+                    for (i, n, q), (t, u) in zip(rows, counts, strict=True)
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return EXIT_OK
+    if not rows:
+        _out('no saved searches: `tuinews searches add NAME "QUERY"`, or S in the app')
+    for (i, n, q), (t, u) in zip(rows, counts, strict=True):
+        _out(f"{i:>4} {u:>5}/{t:<6} {clean_text(n)}  [{clean_text(q)}]")
     return EXIT_OK
 
 
@@ -288,6 +515,12 @@ def cmd_refresh(service, args, config) -> int:  # type: ignore[no-untyped-def]
         if not quiet and (done == total or done % 10 == 0):
             _out(f"[articles {done}/{total}]", sys.stderr)
 
+    if args.due:
+        due = set(service.due_feed_ids(config.refresh_interval))
+        ids = [i for i in ids if i in due] if ids is not None else sorted(due)
+        if not ids:
+            _out("no feed is due for a refresh")
+            return EXIT_OK
     summary = service.refresh(
         ids,
         prefetch=True if args.prefetch else (True if config.prefetch else None),
@@ -330,7 +563,17 @@ def cmd_list(service, args, config) -> int:  # type: ignore[no-untyped-def]
     from .core.store import StoryFilter
 
     feed_id = service.find_feed(args.feed).id if args.feed else None
-    flt = StoryFilter(feed_id=feed_id, unread=args.unread, starred=args.starred, search=args.search)
+    saved = _saved_query(service, args.saved) if args.saved else None
+    if args.search:
+        service.store.parse_search(args.search)  # a bad filter: a clear message, exit 1
+    flt = StoryFilter(
+        feed_id=feed_id,
+        unread=args.unread,
+        starred=args.starred,
+        search=args.search,
+        folder=args.folder,
+        query=saved,
+    )
     if args.limit < 1:
         raise TuinewsError("--limit must be at least 1")
     stories = service.list_stories(flt, limit=args.limit)
@@ -354,6 +597,13 @@ def cmd_list(service, args, config) -> int:  # type: ignore[no-untyped-def]
     return EXIT_OK
 
 
+def _saved_query(service, name: str) -> str:  # type: ignore[no-untyped-def]
+    for i, n, q in service.store.saved_searches():
+        if n.lower() == name.lower() or str(i) == name:
+            return str(q)
+    raise TuinewsError(f"no saved search {name!r} (see `tuinews searches`)")
+
+
 def cmd_read(service, args, config) -> int:  # type: ignore[no-untyped-def]
     from .core.service import iter_ids
 
@@ -375,13 +625,47 @@ def cmd_read(service, args, config) -> int:  # type: ignore[no-untyped-def]
         _out(f"*{byline}*\n")
     if article.error:
         _out(f"> (no full text: {clean_text(article.error)})\n")
+    elif article.notice:
+        _out(f"> ({clean_text(article.notice)})\n")
     _out(clean_text(article.markdown, keep_newlines=True))
     return EXIT_OK
 
 
 def cmd_export(service, args, config) -> int:  # type: ignore[no-untyped-def]
     from .core.service import iter_ids
+    from .core.store import StoryFilter
 
+    listing = args.starred or args.feed or args.folder or args.search
+    if listing or args.to:
+        if args.output:
+            raise TuinewsError("export: use --to DIR with --starred/--feed/--folder/--search")
+        if not args.to:
+            raise TuinewsError("export: --starred/--feed/--folder/--search need --to DIR")
+        ids = iter_ids(args.ids)
+        if listing:
+            if args.search:
+                service.store.parse_search(args.search)
+            flt = StoryFilter(
+                feed_id=service.find_feed(args.feed).id if args.feed else None,
+                starred=args.starred,
+                folder=args.folder,
+                query=args.search,
+            )
+            ids += [i for i in service.store.story_ids(flt) if i not in ids]
+        if not ids:
+            _out("nothing to export: no story matches")
+            return EXIT_OK
+        report = service.export_batch(ids, Path(args.to), fetch=not args.offline, force=args.force)
+        for p in report.written:
+            _out(f"wrote {p}")
+        for p in report.kept:
+            _out(f"kept {p} (edited since the last export; --force overwrites it)")
+        for line in report.failed:
+            _out(f"failed: {clean_text(line)}", sys.stderr)
+        _out(f"{Path(args.to)}: {report.summary()}")
+        return EXIT_FAIL if report.failed and not report.written else EXIT_OK
+    if not args.ids:
+        raise TuinewsError("export: give story ids, or a list (--starred, --feed...) --to DIR")
     ids = iter_ids(args.ids)
     dest = Path(args.output).expanduser() if args.output else config.export_dir
     paths = service.export(ids, dest, force=args.force, fetch=not args.offline)
@@ -635,6 +919,8 @@ _COMMANDS = {
     "export": cmd_export,
     "related": cmd_related,
     "import-opml": cmd_import_opml,
+    "cleanup": cmd_cleanup,
+    "searches": cmd_searches,
     "export-opml": cmd_export_opml,
     "account": cmd_account,
     "sync": cmd_sync,

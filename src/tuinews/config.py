@@ -17,6 +17,7 @@ The config file is optional. Example::
     [reader]
     prefetch = false      # fetch full text of new stories on every refresh
     theme = "textual-dark"
+    images = true         # show the article's images inline (kitty, sixel or half blocks)
 
     [export]
     dir = "~/Documents/news"   # where `e` and `tuinews export` write (default below)
@@ -24,6 +25,19 @@ The config file is optional. Example::
     [keys]
     next_story = "j,down"
     quit = "q"
+
+    [refresh]
+    interval = "30m"      # each feed's default; `tuinews feeds set FEED --interval 2h`
+    auto = true           # refresh due feeds in the background while the app is open
+
+    [retention]
+    keep_days = 90        # stories older than this are deleted (0: keep them all)
+    keep_per_feed = 500   # at most this many per feed (0: no limit)
+    full_text_days = 30   # the stored page and full text of older stories go first (0: keep)
+    auto = true           # the app cleans up by itself, at most once a day
+
+    [filters]
+    hide = ["title:sponsored"]   # searches whose stories are hidden everywhere
 """
 
 from __future__ import annotations
@@ -55,8 +69,24 @@ class Config:
     """Processes for extraction (0: one per core)."""
     extract_timeout: float = 20.0
     theme: str | None = None
+    images: bool = True
+    """Show the article's images inline (``[reader] images = false`` turns them off)."""
     keys: dict[str, str] = field(default_factory=dict)
     """Action id -> comma-separated keys, overriding the defaults."""
+    refresh_interval: int = 30 * 60
+    """Seconds between refreshes of a feed, unless the feed has its own (``[refresh]``)."""
+    auto_refresh: bool = True
+    """Refresh due feeds in the background while the app is open."""
+    keep_days: int = 90
+    """Retention: stories older than this many days are deleted (0: never)."""
+    keep_per_feed: int = 500
+    """Retention: at most this many stories per feed (0: no limit)."""
+    full_text_days: int = 30
+    """Retention: older stories lose their stored page and full text first (0: never)."""
+    auto_cleanup: bool = True
+    """The app runs the retention by itself, at most once a day."""
+    hide: tuple[str, ...] = ()
+    """Kill-file: searches whose stories are hidden from every list (``[filters] hide``)."""
     export_dir: Path = field(default_factory=lambda: default_export_dir())
     """Where exports go (``[export] dir``): the user's documents folder, or
     ``~/tuinews-export`` where there is none."""
@@ -128,6 +158,16 @@ def load_config(
     network = _section(data, "network")
     reader = _section(data, "reader")
     keys = _section(data, "keys")
+    refresh = _section(data, "refresh")
+    retention = _section(data, "retention")
+    filters = _section(data, "filters")
+    hide = filters.get("hide", [])
+    if isinstance(hide, str):
+        hide = [hide]
+    if not isinstance(hide, list) or not all(isinstance(h, str) for h in hide):
+        raise TuinewsError(f"config file {cfg_path}: [filters] hide must be a list of searches")
+    from .core.schedule import parse_duration
+
     export = _section(data, "export")
     export_dir = export.get("dir")
     if export_dir is not None and not isinstance(export_dir, str):
@@ -145,8 +185,25 @@ def load_config(
             extract_workers=int(reader.get("extract_workers", 0)),
             extract_timeout=float(reader.get("extract_timeout", 20.0)),
             theme=reader.get("theme"),
+            images=bool(reader.get("images", True)),
             keys={str(k): str(v) for k, v in keys.items()},
+            refresh_interval=parse_duration(refresh.get("interval", "30m")),
+            auto_refresh=bool(refresh.get("auto", True)),
+            keep_days=_non_negative(retention, "keep_days", 90),
+            keep_per_feed=_non_negative(retention, "keep_per_feed", 500),
+            full_text_days=_non_negative(retention, "full_text_days", 30),
+            auto_cleanup=bool(retention.get("auto", True)),
+            hide=tuple(h.strip() for h in hide if h.strip()),
             export_dir=(Path(export_dir).expanduser() if export_dir else default_export_dir()),
         )
+    except TuinewsError as exc:
+        raise TuinewsError(f"config file {cfg_path}: {exc}") from exc
     except (TypeError, ValueError) as exc:
         raise TuinewsError(f"config file {cfg_path}: {exc}") from exc
+
+
+def _non_negative(section: dict[str, Any], key: str, default: int) -> int:
+    value = int(section.get(key, default))
+    if value < 0:
+        raise ValueError(f"{key} must be 0 or more")
+    return value

@@ -276,6 +276,14 @@ def test_deep_nesting_does_not_crash() -> None:
     assert len(feed.entries[0].summary) <= feeds_module.SUMMARY_CHARS + 1
     with pytest.raises(ParseError, match="not a feed"):
         parse_feed(only_nesting, url=URL)
+    # A feed root with nothing but nesting below it: an error, not an empty feed.
+    for deep_feed in (
+        b"<rss>" * depth + b"</rss>" * depth,
+        b'<rss version="2.0"><channel>' + b"<a>" * depth + b"</a>" * depth + b"</channel></rss>",
+    ):
+        with pytest.raises(ParseError, match="too deeply nested"):
+            parse_feed(deep_feed, url=URL)
+    assert parse_feed(rss(""), url=URL).entries == []  # a feed that is merely empty is fine
     with pytest.raises(ParseError, match="nested"):
         parse_feed(nested_json, url=URL)
 

@@ -90,6 +90,23 @@ def test_failures_are_recorded_and_keep_stories(service: Service, server: Loopba
     assert service.count_stories() == 1
 
 
+def test_a_feed_nested_past_the_parsers_limits_is_a_feed_error(
+    service: Service, server: LoopbackServer
+) -> None:
+    """Issue 15: 100,000 nested elements used to be stored as a feed with 0 stories."""
+    server.routes["/feed"] = Route(rss("Loop", [("a", "A", server.url("/a"))]))
+    feed = service.store.add_feed(server.url("/feed"))
+    service.refresh()
+    deep = b'<rss version="2.0"><channel>' + b"<x>" * 100_000 + b"</x>" * 100_000
+    server.routes["/feed"] = Route(deep + b"</channel></rss>")
+    summary = service.refresh()
+    assert summary.count("failed") == 1
+    assert "too deeply nested" in (service.store.feed(feed.id).last_error or "")
+    assert service.count_stories() == 1  # what was stored stays
+    server.routes["/feed"] = Route(b"<rss>" * 100_000 + b"</rss>" * 100_000)
+    assert service.refresh().count("failed") == 1
+
+
 def test_gone_and_retry_after_are_respected(service: Service, server: LoopbackServer) -> None:
     server.routes["/gone"] = Route(b"", status=410)
     server.routes["/busy"] = Route(b"", status=503, headers={"Retry-After": "3600"})

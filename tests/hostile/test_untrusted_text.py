@@ -37,8 +37,9 @@ ESCAPES = {
     "bidi": "\u202eevil\u202c \u2066iso\u2069",
     "zero-width": "z\u200bw\u200cs\u2060p\ufeff",
 }
-# An OSC without its terminator swallows the rest of the text (as a terminal would): it goes last.
-UNTERMINATED = "\x1b]52;c;AAAA never shown"
+# An OSC without its terminator: the sequence (up to the first space) goes, the text after it
+# stays (issue 15: it used to swallow the rest of the title).
+UNTERMINATED = "\x1b]52;c;QUFBQQ== still shown"
 MARKUP = "[bold]B[/bold] [@click=app.quit]Q[/] [link=file:///etc/passwd]L[/link]"
 FORBIDDEN = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064"
@@ -54,7 +55,7 @@ def _check_clean(where: str, text: str) -> None:
     bad = FORBIDDEN.search(text)
     assert bad is None, (where, repr(text[max(0, bad.start() - 40) : bad.end() + 40]))
     assert "pwned" not in text and "evil.invalid" not in text, where
-    assert "never shown" not in text, where
+    assert "QUFBQQ" not in text, where
 
 
 def _json_feed(server: HostileServer) -> bytes:
@@ -226,3 +227,12 @@ def test_clean_text_strips_every_escape_and_keeps_markup() -> None:
         assert FORBIDDEN.search(out) is None, (name, out)
         assert MARKUP in out, name
     TALLY.add("untrusted-text", inputs=len(ESCAPES))
+
+
+def test_unterminated_sequences_keep_the_text_after_them() -> None:
+    assert clean_text(f"Harbour {UNTERMINATED} today") == "Harbour still shown today"
+    assert clean_text("Tide \x1b]8;;http://evil.invalid/ tables") == "Tide tables"
+    assert clean_text("Ferry \x1bPq#0;2;0 times") == "Ferry times"
+    assert clean_text("Late \x9d0;pwned") == "Late"
+    # A terminated sequence still goes whole, spaces and all.
+    assert clean_text("a \x1b]0;pwned title\x07b") == "a b"

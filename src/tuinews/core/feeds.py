@@ -333,14 +333,21 @@ def parse_opml(data: bytes) -> list[OpmlOutline]:
             if not xml_url or xml_url in seen:
                 continue
             seen.add(xml_url)
-            category = None
+            # The folder: the titles of the enclosing outlines, outermost first ("News/Tech");
+            # else an OPML 2.0 category attribute ("/News/Tech").
+            path: list[str] = []
             parent = el.getparent()
             while parent is not None and isinstance(parent.tag, str):
                 if etree.QName(parent).localname.lower() == "outline":
                     pattrs = {k.lower(): v for k, v in parent.attrib.items() if isinstance(k, str)}
-                    category = clean_text(pattrs.get("title") or pattrs.get("text")) or None
-                    break
+                    name = clean_text(pattrs.get("title") or pattrs.get("text"))
+                    if name:
+                        path.insert(0, name.replace("/", "-"))
                 parent = parent.getparent()
+            if not path and attrs.get("category"):
+                first = clean_text(attrs["category"]).split(",")[0]
+                path = [p.strip() for p in first.split("/") if p.strip()]
+            category = "/".join(path) or None
             outlines.append(
                 OpmlOutline(
                     xml_url=xml_url,
@@ -375,11 +382,14 @@ def parse_opml(data: bytes) -> list[OpmlOutline]:
     return outlines
 
 
-def write_opml(feeds: Iterable[tuple[str, str, str | None]]) -> str:
-    """Write subscriptions as an OPML 2.0 document.
+def write_opml(
+    feeds: Iterable[tuple[str, str, str | None] | tuple[str, str, str | None, str | None]],
+) -> str:
+    """Write subscriptions as an OPML 2.0 document, folders as nested outlines.
 
     Args:
-        feeds: ``(title, xml_url, html_url)`` triples.
+        feeds: ``(title, xml_url, html_url)`` triples, or ``(..., folder)`` with the folder's
+            name ("News/Tech" nests Tech inside News).
 
     Returns:
         The OPML text (UTF-8, with an XML declaration), every attribute escaped.
@@ -391,7 +401,21 @@ def write_opml(feeds: Iterable[tuple[str, str, str | None]]) -> str:
         "%a, %d %b %Y %H:%M:%S GMT", time.gmtime()
     )
     body = etree.SubElement(root, "body")
-    for title, xml_url, html_url in feeds:
+    folders: dict[tuple[str, ...], Any] = {}
+
+    def folder_element(path: tuple[str, ...]) -> Any:
+        if not path:
+            return body
+        if path not in folders:
+            parent = folder_element(path[:-1])
+            name = _xml_safe(clean_text(path[-1]))
+            folders[path] = etree.SubElement(parent, "outline", {"text": name, "title": name})
+        return folders[path]
+
+    for row in feeds:
+        title, xml_url, html_url = row[0], row[1], row[2]
+        folder = row[3] if len(row) > 3 else None
+        path = tuple(p for p in (folder or "").split("/") if p.strip())
         attrs = {
             "type": "rss",
             "text": _xml_safe(clean_text(title)),
@@ -400,7 +424,7 @@ def write_opml(feeds: Iterable[tuple[str, str, str | None]]) -> str:
         attrs["xmlUrl"] = _xml_safe(clean_text(xml_url))
         if html_url:
             attrs["htmlUrl"] = _xml_safe(clean_text(html_url))
-        etree.SubElement(body, "outline", attrs)
+        etree.SubElement(folder_element(path), "outline", attrs)
     text: str = etree.tostring(root, encoding="unicode", pretty_print=True)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + text
 
@@ -534,6 +558,13 @@ def _parse_xml_feed(
     if not raw_entries:
         if not version and root not in _FEED_ROOTS:
             raise ParseError("This is not a feed (no RSS, Atom or JSON Feed content was found).")
+        if _too_deep(data):
+            # Both parsers give up silently past their depth limits: an empty result here is
+            # a feed we could not read, not a feed with nothing in it.
+            raise ParseError(
+                f"The feed is too deeply nested to read (more than {_MAX_DEPTH} levels of"
+                " elements); no stories could be found in it."
+            )
     elif result.get("bozo"):
         # Don't reject on bozo alone (FACTS: 60% of real feeds are bozo, entries still parsed).
         warnings.append(f"the feed is not well-formed ({_short(result.get('bozo_exception'))})")
@@ -567,7 +598,35 @@ def _parse_xml_feed(
         format=_format_of(version),
         parser=parser_name,
         warning="; ".join(warnings) or None,
+        ttl=_ttl_seconds(feed.get("ttl")),
     )
+
+
+def _ttl_seconds(value: Any) -> int | None:
+    """RSS ``<ttl>`` (minutes) as seconds; None when absent or not a number."""
+    text = str(value or "").strip()
+    if not text.isdigit() or int(text) <= 0:
+        return None
+    return int(text) * 60
+
+
+_MAX_DEPTH = 255
+"""libxml2's own limit without ``huge_tree`` (feedparser-rs stops at 100)."""
+
+
+def _too_deep(data: bytes) -> bool:
+    """True when the document nests elements deeper than :data:`_MAX_DEPTH` (only asked of a
+    feed that gave no entries, so a normal refresh never pays for it)."""
+    parser = etree.XMLParser(
+        recover=False, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        return "depth" in str(exc).lower()
+    except ValueError:
+        return False
+    return False
 
 
 def _recover_links(data: bytes, count: int) -> list[str | None] | None:

@@ -61,10 +61,29 @@ class FetchResult:
     last_modified: str | None
     permanent_url: str | None = None
     """Set when every redirect on the way was permanent (301/308): the new address."""
+    max_age: int | None = None
+    """Cache-Control max-age in seconds (the refresh schedule's floor), if the server sent one."""
 
     @property
     def not_modified(self) -> bool:
         return self.status == 304
+
+
+def cache_max_age(value: str | None) -> int | None:
+    """``max-age`` (or ``s-maxage``) seconds of a Cache-Control header; None when absent,
+    malformed, or ``no-cache`` / ``no-store`` say not to rely on it."""
+    if not value:
+        return None
+    best: int | None = None
+    for part in value.lower().split(","):
+        name, _, arg = part.strip().partition("=")
+        if name in ("no-cache", "no-store"):
+            return None
+        if name in ("max-age", "s-maxage"):
+            arg = arg.strip().strip('"')
+            if arg.isdigit():
+                best = max(best or 0, int(arg))
+    return best
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -364,6 +383,7 @@ class Fetcher:
             etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"),
             permanent_url=permanent,
+            max_age=cache_max_age(response.headers.get("cache-control")),
         )
 
     def _check_length(self, response: _Response) -> None:

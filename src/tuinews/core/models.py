@@ -62,6 +62,8 @@ class ParsedFeed:
     """Which parser produced this ("feedparser-rs" or "feedparser")."""
     warning: str | None = None
     """A non-fatal problem the parser flagged (the feed was still read)."""
+    ttl: int | None = None
+    """Seconds the feed asks readers to wait between fetches (RSS ``<ttl>``), if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,12 @@ class ExtractedArticle:
     top_image: str | None = None
     word_count: int = 0
     related_links: list[RelatedLink] = field(default_factory=list)
+    extractor: str = "trafilatura"
+    """What found the text: "trafilatura", or "readability" when trafilatura's looked cut
+    and readability-lxml's second opinion held more (see ``extract._looks_cut``)."""
+    notice: str | None = None
+    """What the reader must know about this text, e.g. "only a teaser was available (the
+    page asks to subscribe)"; ``None`` when it is the article."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +137,12 @@ class Feed:
     """What the parser flagged on the last feed it read (the feed was still stored)."""
     folder: str | None = None
     """The folder the feed belongs to (``None``: no folder)."""
+    refresh_interval: int | None = None
+    """The user's refresh interval for this feed, seconds (``None``: the config's default)."""
+    server_interval: int | None = None
+    """The shortest interval the server asks for (feed TTL, Cache-Control max-age), seconds."""
+    failures: int = 0
+    """Refreshes in a row that failed (the schedule backs off)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +182,8 @@ class Article:
     error: str | None = None
     """Why no full text is available (the markdown then holds the feed summary)."""
     related_links: list[RelatedLink] = field(default_factory=list)
+    notice: str | None = None
+    """What the reader must know about the text (see :attr:`ExtractedArticle.notice`)."""
 
 
 @dataclass(frozen=True, slots=True)

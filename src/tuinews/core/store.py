@@ -24,18 +24,19 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .blobs import pack, pack_page, unpack
-from .errors import NotFoundError, StoreError
+from .errors import NotFoundError, StoreError, TuinewsError
 from .models import Article, ExtractedArticle, Feed, ParsedEntry, ParsedFeed, RelatedLink, Story
+from .query import SearchQuery, filter_conditions, parse_search, query_conditions, words_query
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 8
 
 _MIGRATIONS: list[str] = [
     # 1: the first schema.
@@ -128,7 +129,40 @@ _MIGRATIONS: list[str] = [
     """
     ALTER TABLE feeds ADD COLUMN folder TEXT;
     """,
-    # 5 (issue 16, sync): which feeds and stories a Google Reader API server knows (its stream
+    # 5 (issue 14): what the reader must know about an article's text, e.g. "only a teaser was
+    # available" on a paywalled or consent-walled page (NULL: nothing to say).
+    """
+    ALTER TABLE articles ADD COLUMN notice TEXT;
+    """,
+    # 6 (issue 14): the images of an article (lead and in-body), fetched in the background
+    # and kept with it for offline reading. ``data`` NULL with ``error``: it could not be had.
+    """
+    CREATE TABLE article_images (
+        story_id     INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        url          TEXT NOT NULL,
+        content_type TEXT,
+        data         BLOB,
+        error        TEXT,
+        fetched_at   REAL NOT NULL,
+        PRIMARY KEY (story_id, url)
+    );
+    """,
+    # 7 (issue 15): each feed's refresh schedule (the user's interval, the server's floor from
+    # its TTL / Cache-Control max-age, consecutive failures for the backoff), the stories of
+    # the feed's last document (retention never deletes those), and saved searches.
+    """
+    ALTER TABLE feeds ADD COLUMN refresh_interval INTEGER;
+    ALTER TABLE feeds ADD COLUMN server_interval INTEGER;
+    ALTER TABLE feeds ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE feeds ADD COLUMN present_ids TEXT;
+    CREATE TABLE saved_searches (
+        id       INTEGER PRIMARY KEY,
+        name     TEXT NOT NULL UNIQUE,
+        query    TEXT NOT NULL,
+        added_at INTEGER NOT NULL
+    );
+    """,
+    # 8 (issue 16, sync): which feeds and stories a Google Reader API server knows (its stream
     # and item ids), the outbox of local changes not yet sent to it (written in the same
     # transaction as the change), and the sync's own state (how far it got).
     """
@@ -165,6 +199,15 @@ _FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
 _KnownStories = tuple[dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]]]
 
 
+def clean_name(name: str) -> str:
+    """A folder's or saved search's name: one line, no control characters."""
+    return " ".join("".join(c if c.isprintable() else " " for c in name).split())
+
+
+def _replace_match(query: SearchQuery, match: str) -> SearchQuery:
+    return replace(query, match=match)
+
+
 def _guid_of(entry: ParsedEntry) -> str:
     return entry.guid or entry.link or entry.title
 
@@ -198,9 +241,40 @@ class StoryFilter:
     unread: bool = False
     starred: bool = False
     search: str | None = None
+    """A search as typed (see :mod:`tuinews.core.query`), best matches first."""
     keep_ids: tuple[int, ...] = ()
     """Stories an unread list still shows once read (issue 17: the story being read stays in
     the Unread view until the view is left)."""
+    folder: str | None = None
+    """The stories of this folder's feeds."""
+    query: str | None = None
+    """A search listed newest first (a saved search): every story it matches."""
+    show_hidden: bool = False
+    """Include the stories the kill-file hides."""
+
+
+@dataclass(slots=True)
+class CleanupReport:
+    """What a retention cleanup removed (or, dry, would remove)."""
+
+    stories_deleted: int = 0
+    """Stories deleted with everything of theirs."""
+    full_texts_dropped: int = 0
+    """Older stories that lost their stored page and full text (the story stays)."""
+    kept_starred: int = 0
+    """Stories past the limits kept because they are starred."""
+    kept_in_feed: int = 0
+    """Stories past the limits kept because the feed still carries them."""
+    feeds_skipped: int = 0
+    """Feeds not refreshed since this tuinews came: what they still carry is not known yet."""
+    bytes_before: int = 0
+    bytes_after: int = 0
+    vacuum: str = ""
+    """What was done to give the space back ("incremental", "converted", "not possible...")."""
+    dry_run: bool = False
+    seconds: float = 0.0
+    vacuum_seconds: float = 0.0
+    """Of ``seconds``, the time spent giving the free pages back to the file system."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,14 +313,9 @@ def fts_query(text: str) -> str:
     """Turn what a user typed into a safe FTS5 query: every word must match (prefix on the last).
 
     FTS5 syntax characters in user input would raise errors or change the meaning, so each
-    word is quoted.
+    word is quoted. (The search box itself also takes FTS5 syntax: :mod:`tuinews.core.query`.)
     """
-    words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
-    if not words:
-        return ""
-    quoted = [f'"{w}"' for w in words]
-    quoted[-1] += "*"
-    return " ".join(quoted)
+    return words_query(text)
 
 
 # The article columns an extraction sets, as an upsert's SET clause, and their values.
@@ -283,6 +352,8 @@ class Store:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._hidden: tuple[str, list[Any]] = ("", [])
+        self._matches: dict[str, str] = {}
         self._migrate()
 
     # -- connections -------------------------------------------------------------------
@@ -300,6 +371,10 @@ class Store:
             if version > SCHEMA_VERSION:
                 conn.close()
                 raise self._newer(version)
+            if version == 0 and not conn.execute("SELECT 1 FROM sqlite_master").fetchone():
+                # A new file: its free pages can then be given back bit by bit (retention's
+                # incremental vacuum). Only possible before the first table (and WAL) exists.
+                conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
             log.debug("journal mode %s", mode)
             conn.execute("PRAGMA foreign_keys = ON")
@@ -414,9 +489,18 @@ class Store:
                 # Re-check inside the write lock: another process may have migrated already.
                 if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
                     continue
-                for statement in script.split(";\n"):
-                    if statement.strip():
-                        conn.execute(statement)
+                try:
+                    for statement in script.split(";\n"):
+                        if statement.strip():
+                            conn.execute(statement)
+                except sqlite3.Error as exc:
+                    # Rolled back whole; the user gets a message, not a traceback (a cache
+                    # from a development build whose migrations were numbered otherwise).
+                    log.error("migration %d of %s failed: %s", number, self.path, exc)
+                    raise StoreError(
+                        f"the cache {self.path} could not be upgraded to schema {number} "
+                        f"({exc}). It was left as it was."
+                    ) from exc
                 conn.execute(f"PRAGMA user_version = {number}")
             log.info("cache %s migrated to schema %d", self.path, number)
 
@@ -444,8 +528,9 @@ class Store:
     _FEED_SQL = (
         "SELECT f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.last_status,"
         " f.last_error, f.last_checked, f.retry_after, f.gone, f.prefetch,"
-        " (SELECT count(*) FROM stories s WHERE s.feed_id = f.id AND s.read = 0),"
-        " {total}, f.last_warning, f.folder FROM feeds f"
+        " (SELECT count(*) FROM stories s WHERE s.feed_id = f.id AND s.read = 0{hidden}),"
+        " {total}, f.last_warning, f.folder, f.refresh_interval, f.server_interval, f.failures"
+        " FROM feeds f"
     )
 
     def _feed(self, row: Sequence[Any]) -> Feed:
@@ -466,33 +551,41 @@ class Store:
             total=row[13],
             last_warning=row[14],
             folder=row[15],
+            refresh_interval=row[16],
+            server_interval=row[17],
+            failures=row[18],
         )
 
     def feeds(self, *, with_totals: bool = False) -> list[Feed]:
         """All subscriptions with unread counts, by title."""
         total = "(SELECT count(*) FROM stories s WHERE s.feed_id = f.id)" if with_totals else "0"
-        sql = self._FEED_SQL.format(total=total) + " ORDER BY lower(f.title), f.id"
-        return [self._feed(r) for r in self._query(sql)]
+        hidden, params = self._hidden
+        sql = self._FEED_SQL.format(total=total, hidden=hidden) + " ORDER BY lower(f.title), f.id"
+        return [self._feed(r) for r in self._query(sql, params)]
+
+    def _feed_sql(self) -> tuple[str, list[Any]]:
+        hidden, params = self._hidden
+        return self._FEED_SQL.format(total="0", hidden=hidden), list(params)
 
     def feed(self, feed_id: int) -> Feed:
-        sql = self._FEED_SQL.format(total="0") + " WHERE f.id = ?"
-        rows = self._query(sql, (feed_id,))
+        base, params = self._feed_sql()
+        rows = self._query(base + " WHERE f.id = ?", (*params, feed_id))
         if not rows:
             raise NotFoundError(f"no feed with id {feed_id}")
         return self._feed(rows[0])
 
     def find_feed(self, key: str) -> Feed:
         """A feed by id, exact URL or (case-insensitive, unique) title."""
-        base = self._FEED_SQL.format(total="0")
+        base, params = self._feed_sql()
         if key.isdigit():
-            rows = self._query(base + " WHERE f.id = ?", (int(key),))
+            rows = self._query(base + " WHERE f.id = ?", (*params, int(key)))
             if rows:
                 return self._feed(rows[0])
-        rows = self._query(base + " WHERE f.url = ?", (key,))
+        rows = self._query(base + " WHERE f.url = ?", (*params, key))
         if not rows:
-            rows = self._query(base + " WHERE lower(f.title) = lower(?)", (key,))
+            rows = self._query(base + " WHERE lower(f.title) = lower(?)", (*params, key))
         if not rows:
-            rows = self._query(base + " WHERE instr(lower(f.title), lower(?)) > 0", (key,))
+            rows = self._query(base + " WHERE instr(lower(f.title), lower(?)) > 0", (*params, key))
         if not rows:
             raise NotFoundError(f"no feed matches {key!r} (try `tuinews feeds`)")
         if len(rows) > 1:
@@ -558,8 +651,13 @@ class Store:
         etag: str | None = None,
         last_modified: str | None = None,
         new_url: str | None = None,
+        server_interval: int | None = None,
     ) -> None:
-        """Record a fetch that stored nothing (304, an error): status, error, validators."""
+        """Record a fetch that stored nothing (304, an error): status, error, validators.
+
+        ``server_interval`` is the shortest refresh interval the server asks for (a 304's
+        Cache-Control max-age); None keeps the one recorded.
+        """
         with self.transaction() as conn:
             self._record_status(
                 conn,
@@ -572,6 +670,8 @@ class Store:
                 last_modified=last_modified,
                 new_url=new_url,
             )
+            if server_interval is not None:
+                self._set_server_interval(conn, feed_id, server_interval)
 
     def _record_status(
         self,
@@ -588,9 +688,20 @@ class Store:
     ) -> None:
         conn.execute(
             "UPDATE feeds SET last_status = ?, last_error = ?, last_checked = ?, retry_after = ?,"
-            " gone = ?, etag = coalesce(?, etag), last_modified = coalesce(?, last_modified)"
+            " gone = ?, etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),"
+            " failures = CASE WHEN ? IS NULL THEN 0 ELSE failures + 1 END"
             " WHERE id = ?",
-            (status, error, _now(), _ts(retry_after), int(gone), etag, last_modified, feed_id),
+            (
+                status,
+                error,
+                _now(),
+                _ts(retry_after),
+                int(gone),
+                etag,
+                last_modified,
+                error,
+                feed_id,
+            ),
         )
         if new_url:
             # A permanent redirect: keep the new address unless another feed already has it.
@@ -598,6 +709,23 @@ class Store:
                 "UPDATE OR IGNORE feeds SET url = ? WHERE id = ?",
                 (new_url, feed_id),
             )
+
+    @staticmethod
+    def _set_server_interval(conn: sqlite3.Connection, feed_id: int, seconds: int | None) -> None:
+        conn.execute(
+            "UPDATE feeds SET server_interval = ? WHERE id = ?",
+            (seconds if seconds and seconds > 0 else None, feed_id),
+        )
+
+    def set_feed_interval(self, feed_id: int, seconds: int | None) -> None:
+        """The user's refresh interval for a feed (None: the config's default)."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE feeds SET refresh_interval = ? WHERE id = ?",
+                (seconds if seconds and seconds > 0 else None, feed_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no feed with id {feed_id}")
 
     def store_feed(
         self,
@@ -608,6 +736,7 @@ class Store:
         etag: str | None = None,
         last_modified: str | None = None,
         new_url: str | None = None,
+        max_age: int | None = None,
     ) -> FeedUpdate:
         """Store one parsed feed in one transaction: title, status, validators and stories.
 
@@ -636,6 +765,18 @@ class Store:
             entries = list(reversed(parsed.entries))
             known = self._known_stories(conn, feed_id, entries)
             new_ids, updated = self._store_entries(conn, feed_id, entries, now, known)
+            # The stories of this document: retention never deletes them while they are in it.
+            present = {row[2] for row in known[0].values()} | {r[2] for r in known[1].values()}
+            present.update(new_ids)
+            ttl = parsed.ttl or 0
+            conn.execute(
+                "UPDATE feeds SET present_ids = ?, server_interval = ? WHERE id = ?",
+                (
+                    ",".join(map(str, sorted(present))),
+                    max(ttl, max_age or 0) or None,
+                    feed_id,
+                ),
+            )
         new_ids.reverse()
         return FeedUpdate(new=len(new_ids), updated=updated, new_story_ids=new_ids)
 
@@ -797,6 +938,268 @@ class Store:
 
     # -- stories -----------------------------------------------------------------------
 
+    # -- retention ---------------------------------------------------------------------
+
+    def file_size(self) -> int:
+        """Bytes of the cache in use (pages minus free pages) plus its WAL."""
+        page_size = self._query("PRAGMA page_size")[0][0]
+        pages = self._query("PRAGMA page_count")[0][0]
+        wal = self.path.with_name(self.path.name + "-wal")
+        extra = wal.stat().st_size if wal.exists() else 0
+        return int(page_size * pages + extra)
+
+    def cleanup(
+        self,
+        *,
+        keep_days: int,
+        keep_per_feed: int,
+        full_text_days: int,
+        dry_run: bool = False,
+        convert: bool = False,
+        now: int | None = None,
+        chunk: int = 1000,
+        pause: float = 0.002,
+        cancel: Any = None,
+    ) -> CleanupReport:
+        """Apply the retention: old stories' pages and full text first, then old stories.
+
+        Starred stories are never touched, and neither is a story the feed's last document
+        still carried. Deletes run in transactions of ``chunk`` stories with a pause between
+        them, so the app's own writes (a story marked read) never wait long. The file then
+        gives its free pages back (``PRAGMA incremental_vacuum``); a cache created before
+        that was possible needs one full ``VACUUM`` first, done only when ``convert`` is true
+        (``tuinews cleanup``: it locks the file for as long as it takes).
+
+        Args:
+            keep_days: stories older than this many days go (0: none for their age).
+            keep_per_feed: only the newest this many of each feed stay (0: no limit).
+            full_text_days: older stories lose their page and full text (0: never).
+            dry_run: count only; nothing changes.
+            convert: allow the one full VACUUM that turns on incremental vacuum.
+            now: the current Unix time (tests).
+            chunk: stories per transaction.
+            pause: seconds between transactions.
+            cancel: an object with ``is_set()``: stop between transactions.
+        """
+        started = time.monotonic()
+        now = now or _now()
+        with contextlib.suppress(sqlite3.Error):  # so that the sizes compare like with like
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        report = CleanupReport(dry_run=dry_run, bytes_before=self.file_size())
+        cutoff = now - keep_days * 86400 if keep_days else None
+        text_cutoff = now - full_text_days * 86400 if full_text_days else None
+        report.feeds_skipped = int(
+            self._query("SELECT count(*) FROM feeds WHERE present_ids IS NULL")[0][0]
+        )
+        doomed, report.kept_starred, report.kept_in_feed = self._cleanup_candidates(
+            cutoff, keep_per_feed
+        )
+        doomed_set = set(doomed)
+        texts: list[int] = []
+        if text_cutoff is not None:
+            # Only stories the feed no longer carries: what it still carries keeps its text.
+            outside = (
+                " JOIN feeds f ON f.id = s.feed_id WHERE f.present_ids IS NOT NULL"
+                " AND instr(',' || f.present_ids || ',', ',' || s.id || ',') = 0"
+                " AND s.starred = 0 AND s.sort_key < ?"
+            )
+            texts = [
+                r[0]
+                for r in self._query(
+                    "SELECT s.id FROM stories s" + outside + " AND (s.content IS NOT NULL"
+                    " OR s.id IN (SELECT story_id FROM articles)"
+                    " OR s.id IN (SELECT story_id FROM article_images))",
+                    (text_cutoff,),
+                )
+                if r[0] not in doomed_set
+            ]
+        report.full_texts_dropped = len(texts)
+        report.stories_deleted = len(doomed)
+        if dry_run:
+            report.bytes_after = report.bytes_before
+            report.seconds = time.monotonic() - started
+            return report
+
+        def stopped() -> bool:
+            return bool(cancel is not None and cancel.is_set())
+
+        # Debian's SQLite overwrites every deleted byte (secure_delete on): that doubled the
+        # writes of a cleanup. FAST still zeroes what lies in pages written anyway.
+        secure = self._query("PRAGMA secure_delete")[0][0]
+        self._query("PRAGMA secure_delete = FAST")
+        # One checkpoint after the deletes instead of one every 1,000 pages: the chunks touch
+        # the same index pages again and again, and each checkpoint copied them to the file.
+        autocheckpoint = self._query("PRAGMA wal_autocheckpoint")[0][0]
+        self._query("PRAGMA wal_autocheckpoint = 0")
+        try:
+            self._delete_in_chunks(texts, doomed, chunk, pause, stopped)
+            self._query(f"PRAGMA wal_autocheckpoint = {int(autocheckpoint)}")
+            with contextlib.suppress(sqlite3.Error):  # busy readers: the next one finishes it
+                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            vacuum_started = time.monotonic()
+            report.vacuum = self._give_space_back(convert=convert, pause=pause, stopped=stopped)
+            report.vacuum_seconds = time.monotonic() - vacuum_started
+        finally:
+            self._query(f"PRAGMA secure_delete = {int(secure)}")
+            self._query(f"PRAGMA wal_autocheckpoint = {int(autocheckpoint)}")
+        self.set_setting("retention.last_run", now)
+        report.bytes_after = self.file_size()
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _delete_in_chunks(
+        self, texts: list[int], doomed: list[int], chunk: int, pause: float, stopped: Any
+    ) -> None:
+        """The writes of a cleanup: a transaction per ``chunk`` stories."""
+
+        for start in range(0, len(texts), chunk):
+            if stopped():
+                break
+            ids = texts[start : start + chunk]
+            marks = ",".join("?" * len(ids))
+            with self.transaction() as conn:
+                # The index goes back to what it holds for a story without full text (only
+                # where it held an article's text: the others index their summary already).
+                conn.execute(
+                    f"UPDATE story_fts SET body = (SELECT summary FROM stories WHERE id = rowid)"
+                    f" WHERE rowid IN (SELECT story_id FROM articles WHERE text != ''"
+                    f" AND story_id IN ({marks}))",
+                    ids,
+                )
+                conn.execute(f"DELETE FROM articles WHERE story_id IN ({marks})", ids)
+                conn.execute(f"DELETE FROM article_images WHERE story_id IN ({marks})", ids)
+                conn.execute(f"UPDATE stories SET content = NULL WHERE id IN ({marks})", ids)
+            time.sleep(pause)
+        for start in range(0, len(doomed), chunk):
+            if stopped():
+                break
+            ids = doomed[start : start + chunk]
+            marks = ",".join("?" * len(ids))
+            with self.transaction() as conn:
+                conn.execute(f"DELETE FROM story_fts WHERE rowid IN ({marks})", ids)
+                conn.execute(f"DELETE FROM stories WHERE id IN ({marks})", ids)
+            time.sleep(pause)
+
+    def _cleanup_candidates(
+        self, cutoff: int | None, keep_per_feed: int
+    ) -> tuple[list[int], int, int]:
+        """(ids to delete, kept because starred, kept because still in the feed)."""
+        if cutoff is None and not keep_per_feed:
+            return [], 0, 0
+        conds = []
+        params: list[Any] = []
+        if cutoff is not None:
+            conds.append("sort_key < ?")
+            params.append(cutoff)
+        if keep_per_feed:
+            conds.append("rank > ?")
+            params.append(keep_per_feed)
+        rows = self._query(
+            "SELECT id, starred, present FROM (SELECT s.id, s.starred, s.sort_key,"
+            " instr(',' || f.present_ids || ',', ',' || s.id || ',') AS present,"
+            " row_number() OVER (PARTITION BY s.feed_id ORDER BY s.sort_key DESC, s.id DESC)"
+            " AS rank FROM stories s JOIN feeds f ON f.id = s.feed_id"
+            " WHERE f.present_ids IS NOT NULL) WHERE " + " OR ".join(conds),
+            params,
+        )
+        doomed = [r[0] for r in rows if not r[1] and not r[2]]
+        starred = sum(1 for r in rows if r[1])
+        in_feed = sum(1 for r in rows if r[2] and not r[1])
+        return doomed, starred, in_feed
+
+    def _give_space_back(self, *, convert: bool, pause: float, stopped: Any) -> str:
+        mode = self._query("PRAGMA auto_vacuum")[0][0]
+        if mode == 0:
+            if not convert:
+                return "not yet possible: run `tuinews cleanup` once to let the file shrink"
+            try:
+                self.conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                self.conn.execute("VACUUM")
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+            return "converted (one full VACUUM; from now on the file shrinks by itself)"
+        while not stopped():
+            free = self._query("PRAGMA freelist_count")[0][0]
+            if not free:
+                break
+            try:
+                # executescript steps it to the end: execute() frees one page per call.
+                self.conn.executescript("PRAGMA incremental_vacuum(2000);")
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+            time.sleep(pause)
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return "incremental"
+
+    def cleanup_due(self, *, now: int | None = None) -> bool:
+        """True when the retention has not run in the last 24 hours."""
+        last = self.get_setting("retention.last_run")
+        return not isinstance(last, int) or (now or _now()) - last >= 86400
+
+    # -- searches, saved searches and the kill-file -------------------------------------
+
+    def set_hide_rules(self, rules: Sequence[str]) -> list[str]:
+        """The kill-file: stories matching any of these searches are left out of every list
+        and count (unless a filter asks for ``show_hidden``). Returns the rules that were
+        refused, each with why (the others apply)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        refused: list[str] = []
+        for rule in rules:
+            try:
+                query = self._checked(parse_search(rule))
+            except TuinewsError as exc:
+                refused.append(f"{rule}: {exc}")
+                continue
+            conds, values = query_conditions(query)
+            if not conds:
+                refused.append(f"{rule}: matches nothing")
+                continue
+            clauses.append("(" + " AND ".join(conds) + ")")
+            params += values
+        self._hidden = (f" AND NOT ({' OR '.join(clauses)})", params) if clauses else ("", [])
+        return refused
+
+    @property
+    def hides_stories(self) -> bool:
+        """True when the kill-file has rules."""
+        return bool(self._hidden[0])
+
+    def _checked(self, query: SearchQuery) -> SearchQuery:
+        """The query with a full-text part SQLite accepts: FTS5 syntax it refuses is read as
+        plain words instead (a search box must not fail on a stray quote or colon)."""
+        if not query.match:
+            return query
+        match = self._matches.get(query.match)
+        if match is None:
+            try:
+                self.conn.execute(
+                    "SELECT rowid FROM story_fts WHERE story_fts MATCH ? LIMIT 1", (query.match,)
+                ).fetchall()
+                match = query.match
+            except sqlite3.OperationalError as exc:
+                log.info("search %r read as words: %s", query.match, exc)
+                match = words_query(query.text)
+            if len(self._matches) > 256:
+                self._matches.clear()
+            self._matches[query.match] = match
+        return query if match == query.match else _replace_match(query, match)
+
+    def parse_search(self, text: str) -> SearchQuery:
+        """A search as typed, parsed and checked (see :mod:`tuinews.core.query`).
+
+        Raises:
+            SearchSyntaxError: a filter that makes no sense (``is:maybe``, a bad date).
+        """
+        return self._checked(parse_search(text))
+
+    def _normal(self, flt: StoryFilter) -> StoryFilter:
+        """A search that is only filters lists by time, like a saved search."""
+        if flt.search and not parse_search(flt.search).match:
+            return replace(flt, search=None, query=flt.search)
+        return flt
+
     def _where(self, flt: StoryFilter) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
@@ -811,10 +1214,88 @@ class Store:
             clauses.append("s.read = 0")
         if flt.starred:
             clauses.append("s.starred = 1")
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+        if flt.folder is not None:
+            # A folder holds its subfolders' feeds too ("News" holds "News/Local").
+            clauses.append(
+                "s.feed_id IN (SELECT id FROM feeds WHERE folder = ? OR substr(folder, 1, ?) = ?)"
+            )
+            params += [flt.folder, len(flt.folder) + 1, flt.folder + "/"]
+        if flt.query:
+            conds, values = query_conditions(self._checked(parse_search(flt.query)))
+            clauses += conds
+            params += values
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        if not flt.show_hidden and self._hidden[0]:
+            hidden, values = self._hidden
+            where = (where + hidden) if where else " WHERE " + hidden.removeprefix(" AND ")
+            params += values
+        return where, params
+
+    def count_hidden(self, flt: StoryFilter = StoryFilter()) -> int:
+        """How many stories of this list the kill-file hides."""
+        if not self._hidden[0] or flt.show_hidden:
+            return 0
+        shown = self.count_stories(flt)
+        every = self.count_stories(replace(flt, show_hidden=True))
+        return max(0, every - shown)
+
+    def story_ids(self, flt: StoryFilter, *, unread_only: bool = False) -> list[int]:
+        """Every story id of a list (for marking a whole list; ids only, no rows)."""
+        if unread_only:
+            flt = replace(flt, unread=True, keep_ids=())
+        flt = self._normal(flt)
+        if flt.search:
+            return self.search_ids(flt.search, flt, limit=100_000)
+        where, params = self._where(flt)
+        return [r[0] for r in self._query(f"SELECT s.id FROM stories s{where}", params)]
+
+    def saved_searches(self) -> list[tuple[int, str, str]]:
+        """(id, name, query) of every saved search, by name."""
+        return [
+            (r[0], r[1], r[2])
+            for r in self._query("SELECT id, name, query FROM saved_searches ORDER BY lower(name)")
+        ]
+
+    def save_search(self, name: str, query: str) -> int:
+        """Save (or replace) a search under ``name``; returns its id."""
+        name, query = clean_name(name), query.strip()
+        if not name or not query:
+            raise TuinewsError("a saved search needs a name and a search")
+        self.parse_search(query)  # a bad filter is refused now, not when listed
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO saved_searches (name, query, added_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET query = excluded.query",
+                (name, query, _now()),
+            )
+            return int(
+                conn.execute("SELECT id FROM saved_searches WHERE name = ?", (name,)).fetchone()[0]
+            )
+
+    def delete_saved_search(self, key: str | int) -> str:
+        """Delete a saved search by id or name; returns its name."""
+        rows = self._query(
+            "SELECT id, name FROM saved_searches WHERE CAST(id AS TEXT) = ? OR lower(name) = lower(?)",
+            (str(key), str(key)),
+        )
+        if not rows:
+            raise NotFoundError(f"no saved search {key!r} (see `tuinews searches`)")
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM saved_searches WHERE id = ?", (rows[0][0],))
+        return str(rows[0][1])
+
+    def folders(self) -> list[str]:
+        """The folder names in use, sorted."""
+        return [
+            r[0]
+            for r in self._query(
+                "SELECT DISTINCT folder FROM feeds WHERE folder IS NOT NULL ORDER BY lower(folder)"
+            )
+        ]
 
     def count_stories(self, flt: StoryFilter = StoryFilter()) -> int:
         """How many stories a list with this filter holds."""
+        flt = self._normal(flt)
         if flt.search:
             return len(self.search_ids(flt.search, flt))
         where, params = self._where(flt)
@@ -837,6 +1318,7 @@ class Store:
             after: keyset position ``(sort_key, id)`` of the row before this page: the
                 cost then does not grow with the position in the list.
         """
+        flt = self._normal(flt)
         if flt.search:
             ids = self.search_ids(flt.search, flt)[offset : offset + limit]
             return self.stories_by_ids(ids)
@@ -861,6 +1343,7 @@ class Store:
         pos = self.sort_position(story_id)
         if pos is None:
             return None
+        flt = self._normal(flt)
         if flt.search:
             ids = self.search_ids(flt.search, flt)
             return ids.index(story_id) if story_id in ids else None
@@ -910,16 +1393,34 @@ class Store:
         the database changes (this connection's changes or another's commit), so one search
         runs once.
         """
-        match = fts_query(query)
+        parsed = self._checked(parse_search(query))
+        match = parsed.match
         if not match:
             return []
         conn = self.conn
         version = (conn.total_changes, conn.execute("PRAGMA data_version").fetchone()[0])
-        key = (match, flt.feed_id, flt.unread, flt.starred, limit, version)
+        key = (
+            match,
+            parsed,
+            flt.feed_id,
+            flt.unread,
+            flt.starred,
+            flt.folder,
+            flt.query,
+            flt.show_hidden,
+            flt.keep_ids,
+            self._hidden,
+            limit,
+            version,
+        )
         cached: tuple[object, list[int]] | None = getattr(self._local, "search", None)
         if cached is not None and cached[0] == key:
             return cached[1]
-        where, params = self._where(StoryFilter(flt.feed_id, flt.unread, flt.starred))
+        where, params = self._where(replace(flt, search=None))
+        extra_conds, extra_params = filter_conditions(parsed)
+        if extra_conds:
+            where = (where + " AND " if where else " WHERE ") + " AND ".join(extra_conds)
+            params += extra_params
         if where:
             extra = where.replace(" WHERE ", " AND ", 1)
             sql = (
@@ -1011,14 +1512,18 @@ class Store:
             cond, order = "(sort_key, id) < (?, ?)", "DESC"
         else:
             cond, order = "(sort_key, id) > (?, ?)", "ASC"
+        hidden, hidden_params = self._hidden
         if pos is None:
-            sql = f"SELECT id FROM stories WHERE read = 0 ORDER BY sort_key {order}, id {order}"
-            rows = self._query(sql + " LIMIT 1")
+            sql = (
+                f"SELECT id FROM stories s WHERE read = 0{hidden}"
+                f" ORDER BY sort_key {order}, id {order}"
+            )
+            rows = self._query(sql + " LIMIT 1", hidden_params)
         else:
             rows = self._query(
-                f"SELECT id FROM stories WHERE read = 0 AND {cond}"
+                f"SELECT id FROM stories s WHERE read = 0 AND {cond}{hidden}"
                 f" ORDER BY sort_key {order}, id {order} LIMIT 1",
-                pos,
+                [*pos, *hidden_params],
             )
         return rows[0][0] if rows else None
 
@@ -1050,6 +1555,34 @@ class Store:
                 )
             ]
         return out
+
+    # -- article images (issue 14) -----------------------------------------------------
+
+    def store_image(
+        self,
+        story_id: int,
+        url: str,
+        content_type: str | None,
+        data: bytes | None,
+        error: str | None = None,
+    ) -> None:
+        """Keep one image of an article (or why it could not be fetched)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO article_images (story_id, url, content_type, data,"
+                " error, fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (story_id, url, content_type, data, error, time.time()),
+            )
+
+    def images(self, story_id: int) -> dict[str, tuple[str | None, bytes | None, str | None]]:
+        """The kept images of an article: URL -> (content type, bytes or None, error)."""
+        return {
+            url: (ctype, data, error)
+            for url, ctype, data, error in self._query(
+                "SELECT url, content_type, data, error FROM article_images WHERE story_id = ?",
+                (story_id,),
+            )
+        }
 
     # -- articles ----------------------------------------------------------------------
 
@@ -1087,6 +1620,7 @@ class Store:
                 (story_id, url, *_article_values(extracted), _now()),
             )
             self._index_article(conn, story_id, extracted)
+            self._store_notice(conn, story_id, extracted)
 
     def store_fetched_page(
         self,
@@ -1122,6 +1656,15 @@ class Store:
                 (story_id, url, *_article_values(extracted), _now(), packed, content_type),
             )
             self._index_article(conn, story_id, extracted)
+            self._store_notice(conn, story_id, extracted)
+
+    @staticmethod
+    def _store_notice(conn: sqlite3.Connection, story_id: int, extracted: ExtractedArticle) -> None:
+        """The article's notice (issue 14), or NULL: a statement of its own, so that the
+        article INSERTs stay as they were."""
+        conn.execute(
+            "UPDATE articles SET notice = ? WHERE story_id = ?", (extracted.notice, story_id)
+        )
 
     @staticmethod
     def _index_article(
@@ -1153,7 +1696,7 @@ class Store:
         """The stored article of a story (None when never fetched or not yet extracted)."""
         rows = self._query(
             "SELECT story_id, url, markdown, title, author, published, site_name, language,"
-            " top_image, word_count, fetched_at, error, extracted FROM articles"
+            " top_image, word_count, fetched_at, error, extracted, notice FROM articles"
             " WHERE story_id = ?",
             (story_id,),
         )
@@ -1182,6 +1725,7 @@ class Store:
             fetched_at=_dt(r[10]),
             error=r[11],
             related_links=links,
+            notice=r[13],
         )
 
     # -- related stories: index terms, document frequencies, candidates -----------------

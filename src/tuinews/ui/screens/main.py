@@ -11,10 +11,13 @@ run on the UI thread: they are single indexed queries.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import re
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +29,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
@@ -35,11 +39,12 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tuinews.core.errors import FetchError, TuinewsError
 from tuinews.core.models import Article, Feed, RelatedStory, Story
 from tuinews.core.service import FeedResult, RefreshSummary, Service, feed_address
-from tuinews.core.store import StoryFilter
+from tuinews.core.store import CleanupReport, StoryFilter
 from tuinews.core.text import clean_text, is_safe_url
+from tuinews.core.vault import BatchExport
 
 from ..widgets.article_view import ArticleState, ArticleView
-from ..widgets.feed_list import FeedChoice, FeedList
+from ..widgets.feed_list import FeedChoice, FeedList, SavedSearch
 from ..widgets.footer import ReaderFooter
 from ..widgets.related_sidebar import RelatedSidebar
 from ..widgets.status_line import StatusLine
@@ -52,6 +57,9 @@ if TYPE_CHECKING:
     from ..app import TuinewsApp
 
 log = logging.getLogger(__name__)
+
+FeedSnapshot = tuple[list[Feed], int, int, list[SavedSearch]]
+"""What the feed pane shows: the feeds, the Unread and Starred counts, the saved searches."""
 
 POSITION_KEY = "ui.position"
 LIST_WIDTH_KEY = "ui.list_width"
@@ -76,6 +84,9 @@ PUSH_INTERVAL = 30.0
 """How often the app looks for local changes to send to the sync server (seconds)."""
 PUSH_RETRY = 300.0
 """After a failed sync, local changes wait this long before the app tries by itself."""
+COLLAPSED_KEY = "ui.collapsed_folders"
+VAULT_DIR_KEY = "ui.vault_dir"
+"""The notes folder the list in view was last exported to (the first time: [export] dir)."""
 
 
 FAILURES = {
@@ -114,7 +125,12 @@ class MainScreen(Screen[None]):
         Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="previous_pane"),
         # Priority: the lists would otherwise take PageDown/PageUp for themselves.
         Binding(
-            "space,pagedown", "scroll_down", "Scroll", show=False, priority=True, id="scroll_down"
+            "space,pagedown",
+            "scroll_article_down",
+            "Scroll",
+            show=False,
+            priority=True,
+            id="scroll_down",
         ),
         Binding("b,pageup", "scroll_up", "Scroll up", show=False, priority=True, id="scroll_up"),
         Binding("g", "top", "Top", show=False, id="top"),
@@ -134,6 +150,11 @@ class MainScreen(Screen[None]):
         Binding("a", "add_feed", "Add feed", show=False, id="add_feed"),
         Binding("d", "remove_feed", "Remove feed", show=False, id="remove_feed"),
         Binding("A", "mark_all_read", "Mark all read", show=False, id="mark_all_read"),
+        Binding("u", "undo_mark", "Undo mark all read", show=False, id="undo_mark"),
+        Binding("S", "save_search", "Save search", show=False, id="save_search"),
+        Binding("z", "toggle_folder", "Fold folder", show=False, id="toggle_folder"),
+        Binding("F", "move_to_folder", "Move feed to folder", show=False, id="move_to_folder"),
+        Binding("E", "export_list", "Export list", show=False, id="export_list"),
         Binding("backslash", "toggle_sidebar", "Sidebar", show=False, id="toggle_sidebar"),
         Binding("greater_than_sign", "widen_list", "Wider list", show=False, id="widen_list"),
         Binding("less_than_sign", "narrow_list", "Narrower list", show=False, id="narrow_list"),
@@ -217,6 +238,16 @@ class MainScreen(Screen[None]):
             self.article = article
             """Its article as fetched and extracted."""
 
+    class ImagesReady(Message):
+        """A story's images were fetched (or read from the cache) and decoded."""
+
+        def __init__(self, story_id: int, images: list[tuple[str, Any]]) -> None:
+            super().__init__()
+            self.story_id = story_id
+            """The story."""
+            self.images = images
+            """(URL, decoded image) in the order of the article."""
+
     class ArticleFailed(Message):
         """A story's page could not be fetched."""
 
@@ -287,6 +318,73 @@ class MainScreen(Screen[None]):
             self.paths = paths
             """The files written."""
 
+    class ScheduledProgress(Message):
+        """A feed of the background refresh is done. Later progress replaces earlier."""
+
+        def __init__(
+            self, done: int, total: int, failed: int, snapshot: FeedSnapshot | None = None
+        ) -> None:
+            super().__init__()
+            self.done = done
+            """Feeds done so far."""
+            self.total = total
+            """Feeds in this refresh."""
+            self.failed = failed
+            """Feeds that failed so far."""
+            self.snapshot = snapshot
+            """The feed pane's data, read by the worker (None: nothing to show yet)."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, MainScreen.ScheduledProgress) and (
+                message.snapshot is None or self.snapshot is not None
+            )
+
+    class ScheduledDone(Message):
+        """A background (scheduled) refresh finished."""
+
+        def __init__(
+            self, feeds: int, new: int, failed: int, snapshot: FeedSnapshot | None = None
+        ) -> None:
+            super().__init__()
+            self.snapshot = snapshot
+            """The feed pane's data after it, read by the worker."""
+            self.feeds = feeds
+            """Feeds refreshed (0: none was due)."""
+            self.new = new
+            """New stories stored."""
+            self.failed = failed
+            """Feeds that failed."""
+
+    class CleanupDone(Message):
+        """The daily retention cleanup finished."""
+
+        def __init__(self, report: CleanupReport) -> None:
+            super().__init__()
+            self.report = report
+            """What it removed."""
+
+    class ListMarked(Message):
+        """Every unread story of a list was marked read (or that was undone)."""
+
+        def __init__(self, ids: list[int], read: bool, label: str) -> None:
+            super().__init__()
+            self.ids = ids
+            """The stories changed."""
+            self.read = read
+            """True: marked read; False: the undo."""
+            self.label = label
+            """Which list (untrusted: may be a feed's title)."""
+
+    class ListExported(Message):
+        """The stories of a list were exported to a notes folder."""
+
+        def __init__(self, report: BatchExport, directory: Path) -> None:
+            super().__init__()
+            self.report = report
+            """What was written and skipped."""
+            self.directory = directory
+            """The folder."""
+
     # -- set-up ----------------------------------------------------------------------------
 
     def __init__(
@@ -311,6 +409,11 @@ class MainScreen(Screen[None]):
         self._cancel_sync: threading.Event | None = None
         self._sync_failed_at = -1e9
         self._search_query: str | None = None
+        self._cancel_scheduled: threading.Event | None = None
+        self._cancel_cleanup: threading.Event | None = None
+        self._undo: tuple[list[int], str] | None = None
+        self.schedule_checks = 0
+        """How often the schedule was looked at (tests)."""
         self._pin_top = load_samples
         """While the samples load, a list the reader has not moved keeps its cursor on the
         first (newest) story instead of following the story that was first before."""
@@ -350,7 +453,21 @@ class MainScreen(Screen[None]):
     def status(self) -> StatusLine:
         return self.query_one(StatusLine)
 
+    # Seconds between looks at the refresh schedule (the first one too); tests shorten them.
+    SCHEDULE_TICK = 30.0
+    # Seconds after start-up before the daily cleanup may run.
+    CLEANUP_DELAY = 60.0
+    # Background work runs as a `tuinews` child process (tests of the in-thread path turn it
+    # off); a scheduled refresh of fewer feeds than this runs in a thread.
+    BACKGROUND_PROCESSES = True
+    BACKGROUND_PROCESS_MIN_FEEDS = 20
+    # Seconds between re-reads of the lists while a background refresh runs.
+    BACKGROUND_RELOAD = 2.0
+
     async def on_mount(self) -> None:
+        collapsed = self.service.store.get_setting(COLLAPSED_KEY, []) or []
+        self.feeds.collapsed = {str(c) for c in collapsed if isinstance(c, str)}
+        self._start_background()
         width = self.service.store.get_setting(LIST_WIDTH_KEY)
         if isinstance(width, int):
             self.list_width = width
@@ -361,6 +478,7 @@ class MainScreen(Screen[None]):
             choice.filter if choice else StoryFilter(), keep_story=position.get("story")
         )
         self.show_feed_error(choice)
+        self.update_hidden()
         self.stories.focus()
         self._apply_layout()
         opened = position.get("open")
@@ -398,14 +516,22 @@ class MainScreen(Screen[None]):
 
     # -- feeds and the story list ----------------------------------------------------------
 
-    def reload_feeds(self, keep: str | None = None) -> None:
-        """Re-read the subscriptions and their counts."""
+    def reload_feeds(
+        self, keep: str | None = None, *, snapshot: FeedSnapshot | None = None
+    ) -> None:
+        """Re-read the subscriptions, the saved searches and their counts (or show the ones
+        a worker read: ``snapshot``)."""
+        feeds, unread, starred, saved = snapshot or self.feed_snapshot()
+        self.feeds.show_feeds(feeds, unread=unread, starred=starred, keep=keep, saved=saved)
+
+    def feed_snapshot(self) -> FeedSnapshot:
+        """What the feed pane shows, read from the store (any thread: its own connection)."""
         store = self.service.store
-        self.feeds.show_feeds(
+        return (
             self.service.feeds(),
-            unread=store.count_stories(StoryFilter(unread=True)),
-            starred=store.count_stories(StoryFilter(starred=True)),
-            keep=keep,
+            store.count_stories(StoryFilter(unread=True)),
+            store.count_stories(StoryFilter(starred=True)),
+            self._saved_searches(),
         )
 
     def show_feed_error(self, choice: FeedChoice | None) -> None:
@@ -426,9 +552,11 @@ class MainScreen(Screen[None]):
 
     @on(FeedList.Chosen)
     def show_feed(self, event: FeedList.Chosen) -> None:
+        self.status.new_stories = 0  # another list, from its top
         self._search_query = None
         self.stories.set_filter(event.choice.filter)
         self.show_feed_error(event.choice)
+        self.update_hidden()
 
     @on(FeedList.Activated)
     def enter_feed(self, event: FeedList.Activated) -> None:
@@ -486,9 +614,9 @@ class MainScreen(Screen[None]):
         # thread; that case (and the network) goes to the worker.
         if fetched is not None:
             source = "summary" if fetched.error else "network"
-            await self.article.show(
-                ArticleState(story, fetched, source, fetched.error), scroll_y=scroll_y
-            )
+            fetched_state = ArticleState(story, fetched, source, fetched.error)
+            await self.article.show(fetched_state, scroll_y=scroll_y)
+            self.show_images(fetched_state)
         elif self.service.store.article(story.id) is not None:
             article = self.service.cached_article(story.id)
             state = ArticleState(
@@ -498,6 +626,7 @@ class MainScreen(Screen[None]):
                 article.error if article else None,
             )
             await self.article.show(state, scroll_y=scroll_y)
+            self.show_images(state)
         else:
             await self.article.show(ArticleState(story, None, "loading"), scroll_y=scroll_y)
             self.fetch_article(story.id)
@@ -537,12 +666,40 @@ class MainScreen(Screen[None]):
             return
         article = event.article
         source = "summary" if article.error else "network"
-        await self.article.show(
-            ArticleState(current.story, article, source, article.error),
-            scroll_y=self.article.scroll_y,
-        )
+        state = ArticleState(current.story, article, source, article.error)
+        await self.article.show(state, scroll_y=self.article.scroll_y)
+        self.show_images(state)
         # A page may link to stories that are in the cache: recompute with its links.
         self.find_related(event.story_id)
+
+    def show_images(self, state: ArticleState) -> None:
+        """Fetch (or read from the cache) and show the article's images, in the background;
+        nothing when ``[reader] images = false`` or the story has no full text."""
+        config = getattr(self.app, "config", None)
+        if config is None or not config.images or state.article is None or state.error:
+            return
+        self.load_images(state.story.id)
+
+    @work(thread=True, exclusive=True, group="images", exit_on_error=False)
+    def load_images(self, story_id: int) -> None:
+        """The article's images: fetched and kept with the article, decoded, in a thread."""
+        from tuinews.ui.widgets.article_images import decode_images
+
+        images = self.service.article_images(story_id)
+        if not images or get_current_worker().is_cancelled:
+            return
+        decoded = decode_images(images)
+        if decoded and not get_current_worker().is_cancelled:
+            self.post_message(self.ImagesReady(story_id, decoded))
+
+    @on(ImagesReady)
+    async def mount_article_images(self, event: ImagesReady) -> None:
+        from tuinews.ui.widgets.article_images import mount_images
+
+        current = self.article.state
+        if current is None or current.story.id != event.story_id:
+            return
+        await mount_images(self.article.body, event.images)
 
     @on(ArticleFailed)
     async def show_fetch_error(self, event: ArticleFailed) -> None:
@@ -640,6 +797,8 @@ class MainScreen(Screen[None]):
     def run_refresh(self, feed_ids: list[int] | None, *, samples: bool = False) -> None:
         if self._cancel_refresh is not None:
             self._cancel_refresh.set()
+        if self._cancel_scheduled is not None:
+            self._cancel_scheduled.set()  # the reader's own refresh goes first
         cancel = threading.Event()
         self._cancel_refresh = cancel
         if samples:
@@ -714,20 +873,25 @@ class MainScreen(Screen[None]):
             text += f", {len(failed)} failed ({names}{', …' if len(failed) > 3 else ''})"
         self.notify(text, severity="warning" if failed else "information")
 
-    def reload_lists(self) -> None:
-        """Re-read the feed counts and the story list, keeping the cursor on its story."""
+    def reload_lists(
+        self, *, keep_view: bool = False, snapshot: FeedSnapshot | None = None
+    ) -> None:
+        """Re-read the feed counts and the story list, keeping the cursor on its story (and,
+        with ``keep_view``, that story on its screen row). ``snapshot``: the feed pane's data
+        as a worker read it (so the UI thread only shows it)."""
         if self._reload_timer is not None:
             self._reload_timer.stop()
             self._reload_timer = None
         self._last_reload = time.monotonic()
         self.list_reloads += 1
-        self.reload_feeds()
+        self.reload_feeds(snapshot=snapshot)
         self.show_feed_error(self.feeds.current)
         stories = self.stories
         pin = self._pin_top and stories.cursor == 0 and self.article.story is None
         self._pin_top = pin
-        stories.reload(reset=pin)
+        stories.reload(reset=pin, keep_view=keep_view and not pin)
         self.update_status_position()
+        self.update_hidden()
 
     # -- sync with the account's server (issue 16) -------------------------------------------
 
@@ -903,7 +1067,7 @@ class MainScreen(Screen[None]):
     def action_previous_pane(self) -> None:
         self._cycle_panes(-1)
 
-    async def action_scroll_down(self) -> None:
+    async def action_scroll_article_down(self) -> None:
         """Page down in the article; at its end, open the next unread story."""
         if self.article.story is None:
             story = self.stories.current_story
@@ -923,6 +1087,8 @@ class MainScreen(Screen[None]):
             self.article.scroll_home(animate=False)
         else:
             self.stories.action_first()
+            # At the top, the new stories are in view: their count has done its job.
+            self.status.new_stories = 0
 
     def action_bottom(self) -> None:
         if self._focused_on_article():
@@ -1007,6 +1173,8 @@ class MainScreen(Screen[None]):
         self.article.focus()
 
     def action_cancel(self) -> None:
+        if self._cancel_scheduled is not None:
+            self._cancel_scheduled.set()
         if self._drawer_open():
             self.close_drawer()
         elif self._cancel_refresh is not None:
@@ -1028,6 +1196,11 @@ class MainScreen(Screen[None]):
         def search(query: str | None) -> None:
             if not query:
                 return
+            try:
+                self.service.store.parse_search(query)
+            except TuinewsError as exc:
+                self.notify(exc.message, severity="error", markup=False)
+                return
             self._search_query = query
             self.stories.set_filter(StoryFilter(search=query))
             self.stories.focus()
@@ -1039,8 +1212,9 @@ class MainScreen(Screen[None]):
             InputDialog(
                 "Search the cache",
                 value=self._search_query or "",
-                placeholder="words to find in titles and full text",
-                hint="Escape on the list goes back to the feed.",
+                placeholder="words, or: feed:NAME folder:NAME is:unread is:starred after:DATE",
+                hint='FTS5 syntax works ("a phrase", OR, NOT, title:word). S saves the search'
+                " as a feed; Escape on the list goes back.",
                 ok_label="Search",
                 dialog_id="search-dialog",
             ),
@@ -1088,6 +1262,9 @@ class MainScreen(Screen[None]):
 
     def action_remove_feed(self) -> None:
         choice = self.feeds.current
+        if choice is not None and choice.saved_id is not None:
+            self._remove_saved_search(choice)
+            return
         if choice is None or choice.feed is None:
             self.notify("Choose a feed in the list first.", severity="warning")
             return
@@ -1209,28 +1386,74 @@ class MainScreen(Screen[None]):
         if sidebar.show_reasons and not sidebar.display:
             self.sidebar_shown = True
 
-    def action_mark_all_read(self) -> None:
-        """Mark every story of the current feed (or of every feed) read, after asking."""
+    def _list_label(self) -> str:
+        if self._search_query is not None:
+            return f"the search “{clean_text(self._search_query)}”"
         choice = self.feeds.current
-        feed = choice.feed if choice is not None and self._search_query is None else None
-        unread = self.service.store.count_stories(
-            StoryFilter(feed_id=feed.id if feed else None, unread=True)
-        )
+        if choice is None or choice.key == "all":
+            return "every feed"
+        return clean_text(choice.label)
+
+    def action_mark_all_read(self) -> None:
+        """Mark every unread story of the list in view (a feed, a folder, All, a search, a
+        saved search) read, after asking; ``u`` undoes it."""
+        flt = self.stories.filter
+        unread = self.service.store.count_stories(replace(flt, unread=True))
         if not unread:
             self.notify("Nothing unread here.", timeout=2)
             return
+        label = self._list_label()
         question = Text(f"Mark {unread:,} unread {'story' if unread == 1 else 'stories'} in ")
-        question.append(clean_text(feed.title) if feed else "every feed", style="bold")
-        question.append(" read?")
+        question.append(label, style="bold")
+        question.append(" read? (u undoes it)")
 
         def mark(yes: bool | None) -> None:
             if not yes:
                 return
-            changed = self.service.store.mark_feed_read(feed.id if feed else None)
-            self.reload_lists()
-            self.notify(f"Marked {changed:,} read.", timeout=2)
+            if unread <= 2000:  # quick: at once, so the list changes under the reader's eyes
+                ids = self.service.mark_list_read(flt)
+                self.post_message(self.ListMarked(ids, True, label))
+            else:
+                self.status.activity = f"marking {unread:,} stories read…"
+                self.mark_list_worker(flt, label)
 
         self.app.push_screen(ConfirmDialog(question, yes_label="Mark read"), mark)
+
+    @work(thread=True, exclusive=True, group="mark", exit_on_error=False)
+    def mark_list_worker(self, flt: StoryFilter, label: str) -> None:
+        """Mark a big list read in a thread (chunks through Store.set_read)."""
+        ids = self.service.mark_list_read(flt)
+        self.post_message(self.ListMarked(ids, True, label))
+
+    @work(thread=True, exclusive=True, group="mark", exit_on_error=False)
+    def unmark_list_worker(self, ids: list[int], label: str) -> None:
+        """Undo a mark-all-read in a thread."""
+        self.service.set_read_many(ids, False)
+        self.post_message(self.ListMarked(ids, False, label))
+
+    def action_undo_mark(self) -> None:
+        if self._undo is None:
+            self.notify("Nothing to undo.", timeout=2)
+            return
+        ids, label = self._undo
+        self._undo = None
+        if len(ids) <= 2000:
+            self.service.set_read_many(ids, False)
+            self.post_message(self.ListMarked(ids, False, label))
+        else:
+            self.status.activity = f"marking {len(ids):,} stories unread again…"
+            self.unmark_list_worker(ids, label)
+
+    @on(ListMarked)
+    def show_list_marked(self, event: ListMarked) -> None:
+        self.status.activity = ""
+        self.reload_lists()
+        count = f"{len(event.ids):,} {'story' if len(event.ids) == 1 else 'stories'}"
+        if event.read:
+            self._undo = (event.ids, event.label)
+            self.notify(f"Marked {count} read in {event.label}. u undoes it.", markup=False)
+        else:
+            self.notify(f"Undone: {count} unread again.", timeout=3, markup=False)
 
     async def action_back(self) -> None:
         if not self._history:
@@ -1268,3 +1491,342 @@ class MainScreen(Screen[None]):
         else:
             widest = max(LIST_MIN_WIDTH, self.size.width - ARTICLE_MIN_WIDTH)
             pane.styles.width = max(LIST_MIN_WIDTH, min(widest, self.list_width))
+
+    # -- issue 15: background schedule, daily cleanup, folders, saved searches, list export --
+
+    @property
+    def _config(self) -> Any:
+        return getattr(self.app, "config", None)
+
+    def _start_background(self) -> None:
+        """The refresh schedule's timer and the daily cleanup (both off in the config if the
+        reader wants them off)."""
+        config = self._config
+        if config is None:
+            return
+        if config.auto_refresh:
+            self.set_interval(self.SCHEDULE_TICK, self.check_schedule, name="schedule")
+        if config.auto_cleanup and (config.keep_days or config.keep_per_feed):
+            self.set_timer(self.CLEANUP_DELAY, self.start_cleanup, name="cleanup")
+
+    def check_schedule(self) -> None:
+        """Refresh the feeds that are due, in the background, unless a refresh is running."""
+        self.schedule_checks += 1
+        if self._cancel_refresh is not None or self._cancel_scheduled is not None:
+            return
+        cancel = threading.Event()
+        self._cancel_scheduled = cancel
+        self.scheduled_refresh_worker(cancel, self._config.refresh_interval)
+
+    def _child_process_ok(self) -> bool:
+        """Background work can run as a ``tuinews`` child process on this cache."""
+        config = self._config
+        return bool(
+            self.BACKGROUND_PROCESSES
+            and config is not None
+            and self.service.store.path.resolve() == config.db_path.resolve()
+        )
+
+    @work(thread=True, exclusive=True, group="scheduled-refresh", exit_on_error=False)
+    def scheduled_refresh_worker(self, cancel: threading.Event, interval: int) -> None:
+        """Refresh the due feeds in the background: many of them in a ``tuinews refresh``
+        child process (its Python work never competes with the UI's), a few in this thread."""
+        ids = self.service.due_feed_ids(interval)
+        if not ids:
+            self.post_message(self.ScheduledDone(0, 0, 0))
+            return
+        # fetchall, not fetchone: a statement left unfinished would keep this connection's
+        # read snapshot open, and the count below would not see the refresh's stories.
+        before = self.service.store.conn.execute("SELECT coalesce(max(id), 0) FROM stories")
+        first_new = int(before.fetchall()[0][0])
+        failed = 0
+        last_snapshot = time.monotonic()
+
+        def report(done: int, total: int) -> None:
+            """Progress; every few seconds with the feed pane's data read here."""
+            nonlocal last_snapshot
+            snapshot = None
+            if time.monotonic() - last_snapshot >= self.BACKGROUND_RELOAD:
+                last_snapshot = time.monotonic()
+                snapshot = self.feed_snapshot()
+            self.post_message(self.ScheduledProgress(done, total, failed, snapshot))
+
+        if len(ids) >= self.BACKGROUND_PROCESS_MIN_FEEDS and self._child_process_ok():
+            from tuinews.core.background import run_tuinews
+
+            progress_line = re.compile(r"^\[(\d+)/(\d+)\] .*?: (FAILED)?")
+
+            def on_line(line: str) -> None:
+                nonlocal failed
+                match = progress_line.match(line)
+                if match is None:
+                    return
+                failed += bool(match.group(3))
+                report(int(match.group(1)), int(match.group(2)))
+
+            config = self._config
+            run_tuinews(
+                ["refresh", *map(str, ids)],
+                data_dir=config.db_path.parent,
+                config_file=config.config_file,
+                on_line=on_line,
+                cancel=cancel,
+            )
+        else:
+
+            def progress(done: int, total: int, result: FeedResult) -> None:
+                nonlocal failed
+                failed += result.outcome == "failed"
+                report(done, total)
+
+            self.service.refresh(ids, progress=progress, cancel=cancel)
+        new = self.service.store.conn.execute(
+            "SELECT count(*) FROM stories WHERE id > ?", (first_new,)
+        ).fetchall()[0][0]
+        self.post_message(self.ScheduledDone(len(ids), int(new), failed, self.feed_snapshot()))
+
+    @on(ScheduledProgress)
+    def show_scheduled_progress(self, event: ScheduledProgress) -> None:
+        # New stories appear while it runs, every BACKGROUND_RELOAD seconds.
+        if event.snapshot is not None:
+            self.reload_lists(keep_view=True, snapshot=event.snapshot)
+
+    @on(ScheduledDone)
+    def finish_scheduled_refresh(self, event: ScheduledDone) -> None:
+        self._cancel_scheduled = None
+        if not event.feeds:
+            return
+        log.info(
+            "scheduled refresh: %d feeds, %d new, %d failed", event.feeds, event.new, event.failed
+        )
+        if event.new:
+            self.status.new_stories += event.new
+        self.reload_lists(keep_view=True, snapshot=event.snapshot)
+
+    def start_cleanup(self) -> None:
+        """The retention, at most once a day, in the background (it never converts an old
+        cache to incremental vacuum: that takes a full VACUUM, left to `tuinews cleanup`)."""
+        config = self._config
+        if config is None or not self.service.store.cleanup_due():
+            return
+        cancel = threading.Event()
+        self._cancel_cleanup = cancel
+        self.cleanup_worker(cancel, config.keep_days, config.keep_per_feed, config.full_text_days)
+
+    @work(thread=True, exclusive=True, group="cleanup", exit_on_error=False)
+    def cleanup_worker(
+        self, cancel: threading.Event, keep_days: int, keep_per_feed: int, full_text_days: int
+    ) -> None:
+        """Delete old stories in a ``tuinews cleanup`` child process (chunked transactions:
+        the UI's own writes wait at most one chunk)."""
+        if self._child_process_ok():
+            from tuinews.core.background import run_tuinews
+
+            config = self._config
+            code, out = run_tuinews(
+                [
+                    "cleanup",
+                    "--json",
+                    "--no-full-vacuum",
+                    f"--keep-days={keep_days}",
+                    f"--keep-per-feed={keep_per_feed}",
+                    f"--full-text-days={full_text_days}",
+                ],
+                data_dir=config.db_path.parent,
+                config_file=config.config_file,
+                cancel=cancel,
+            )
+            lines = out.strip().splitlines()
+            if code != 0 or not lines:
+                raise TuinewsError(f"the cleanup stopped (exit {code})")
+            report = CleanupReport(**json.loads(lines[-1]))
+        else:
+            report = self.service.cleanup(
+                keep_days=keep_days,
+                keep_per_feed=keep_per_feed,
+                full_text_days=full_text_days,
+                cancel=cancel,
+            )
+        self.post_message(self.CleanupDone(report))
+
+    @on(CleanupDone)
+    def finish_cleanup(self, event: CleanupDone) -> None:
+        self._cancel_cleanup = None
+        report = event.report
+        log.info("cleanup: %s", report)
+        if not report.stories_deleted and not report.full_texts_dropped:
+            return
+        self.reload_lists(keep_view=True)
+        freed = max(0, report.bytes_before - report.bytes_after) / (1024 * 1024)
+        self.notify(
+            f"Cleanup: {report.stories_deleted:,} old stories deleted, the full text of "
+            f"{report.full_texts_dropped:,} more dropped ({freed:.1f} MiB freed).",
+            timeout=6,
+        )
+
+    def stop_background(self) -> None:
+        """Stop the background refresh and cleanup between their steps (on quit)."""
+        for event in (self._cancel_scheduled, self._cancel_cleanup):
+            if event is not None:
+                event.set()
+
+    def update_hidden(self) -> None:
+        """How many stories of this list the kill-file hides, in the status line."""
+        store = self.service.store
+        self.status.hidden = store.count_hidden(self.stories.filter) if store.hides_stories else 0
+
+    def _saved_searches(self) -> list[SavedSearch]:
+        store = self.service.store
+        out = []
+        for saved_id, name, query in store.saved_searches():
+            try:
+                unread = store.count_stories(StoryFilter(query=query, unread=True))
+            except TuinewsError as exc:
+                log.warning("saved search %r: %s", name, exc)
+                unread = 0
+            out.append(SavedSearch(saved_id, name, query, unread))
+        return out
+
+    def action_save_search(self) -> None:
+        """Save the search in view as a virtual feed of the feed pane."""
+        query = self._search_query
+        if query is None:
+            self.notify("Search first (/), then S saves the search.", severity="warning")
+            return
+
+        def save(name: str | None) -> None:
+            if not name:
+                return
+            try:
+                saved_id = self.service.store.save_search(name, query)
+            except TuinewsError as exc:
+                self.notify(exc.message, severity="error", markup=False)
+                return
+            self._search_query = None
+            self.reload_feeds(keep=f"saved:{saved_id}")
+            choice = self.feeds.current
+            if choice is not None:
+                self.stories.set_filter(choice.filter)
+            self.update_status_position()
+            self.notify(f"Saved the search as {clean_text(name)}.", markup=False)
+
+        self.app.push_screen(
+            InputDialog(
+                "Save this search as",
+                value=clean_text(query)[:60],
+                hint="It shows under Starred, newest first, with its unread count.",
+                ok_label="Save",
+                dialog_id="save-search-dialog",
+            ),
+            save,
+        )
+
+    def _remove_saved_search(self, choice: FeedChoice) -> None:
+        question = Text("Delete the saved search ")
+        question.append(choice.label, style="bold")
+        question.append("? (its stories stay)")
+
+        def remove(yes: bool | None) -> None:
+            if yes and choice.saved_id is not None:
+                name = self.service.store.delete_saved_search(choice.saved_id)
+                self.reload_feeds(keep="all")
+                self.stories.set_filter(StoryFilter())
+                self.notify(f"Deleted the saved search {clean_text(name)}.", markup=False)
+
+        self.app.push_screen(ConfirmDialog(question, yes_label="Delete"), remove)
+
+    def action_toggle_folder(self) -> None:
+        if not self.feeds.toggle_folder():
+            self.notify("Choose a folder in the feed list first.", severity="warning", timeout=2)
+
+    def action_move_to_folder(self) -> None:
+        """Put the highlighted feed in a folder (an empty name: in none)."""
+        choice = self.feeds.current
+        if choice is None or choice.feed is None:
+            self.notify("Choose a feed in the list first.", severity="warning")
+            return
+        feed = choice.feed
+
+        def move(name: str | None) -> None:
+            if name is None:
+                return
+            none = name.strip() in ("-", "none")
+            self.service.store.set_feed_folder(feed.id, None if none else name)
+            self.reload_feeds(keep=f"feed:{feed.id}")
+            where = self.service.store.feed(feed.id).folder
+            self.notify(
+                f"{clean_text(feed.title)}: {'in ' + clean_text(where) if where else 'in no folder'}",
+                markup=False,
+            )
+
+        folders = ", ".join(self.service.store.folders()[:8])
+        self.app.push_screen(
+            InputDialog(
+                f"Folder of {clean_text(feed.title)}",
+                value=feed.folder or "",
+                hint=("Folders: " + folders + ". " if folders else "")
+                + "News/Local nests; - takes it out of its folder.",
+                ok_label="Move",
+                dialog_id="folder-dialog",
+            ),
+            move,
+        )
+
+    @on(FeedList.FoldersChanged)
+    def remember_folders(self, event: FeedList.FoldersChanged) -> None:
+        try:
+            self.service.store.set_setting(COLLAPSED_KEY, sorted(event.collapsed))
+        except TuinewsError as exc:
+            log.warning("could not save the folders: %s", exc)
+
+    def action_export_list(self) -> None:
+        """Export every story of the list in view into a notes folder."""
+        flt = self.stories.filter
+        count = self.stories.count
+        if not count:
+            self.notify("No stories here to export.", severity="warning")
+            return
+        config = self._config
+        default_dir = self.service.store.get_setting(VAULT_DIR_KEY) or (
+            str(config.export_dir) if config is not None else str(Path.cwd())
+        )
+        label = self._list_label()
+
+        def export(path: str | None) -> None:
+            if not path:
+                return
+            folder = Path(path).expanduser()
+            self.service.store.set_setting(VAULT_DIR_KEY, str(folder))
+            self.status.activity = f"exporting {count:,} stories…"
+            self.export_list_worker(flt, folder)
+
+        self.app.push_screen(
+            InputDialog(
+                f"Export {count:,} {'story' if count == 1 else 'stories'} of {label} to",
+                value=default_dir,
+                hint="A notes folder: one Markdown file per story; a second export rewrites"
+                " only what changed.",
+                ok_label="Export",
+                dialog_id="export-list-dialog",
+            ),
+            export,
+        )
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def export_list_worker(self, flt: StoryFilter, folder: Path) -> None:
+        """Write the list's notes in a thread (fetching full text that is missing)."""
+        ids = self.service.store.story_ids(flt)
+        report = self.service.export_batch(ids, folder)
+        self.post_message(self.ListExported(report, folder))
+
+    @on(ListExported)
+    def show_list_exported(self, event: ListExported) -> None:
+        self.status.activity = ""
+        severity: SeverityLevel = (
+            "warning" if event.report.failed or event.report.kept else "information"
+        )
+        self.notify(
+            f"Exported to {event.directory}: {event.report.summary()}",
+            severity=severity,
+            markup=False,
+        )

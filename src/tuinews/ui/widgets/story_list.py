@@ -291,13 +291,18 @@ class StoryList(ScrollView, can_focus=True):
         self.filter = flt
         self.reload(keep_story=keep_story, reset=True)
 
-    def reload(self, *, keep_story: int | None = None, reset: bool = False) -> None:
+    def reload(
+        self, *, keep_story: int | None = None, reset: bool = False, keep_view: bool = False
+    ) -> None:
         """Re-read the count and drop cached pages (after a refresh or a change of filter).
 
         Args:
             keep_story: the story the cursor should stay on (default: the current one).
             reset: start from the top unless ``keep_story`` is found.
+            keep_view: keep the cursor's story on the same screen row (a background refresh:
+                new stories above it must not move what the reader is looking at).
         """
+        old_scroll = int(self.scroll_y)
         current = None if reset else self.current_story
         target = keep_story if keep_story is not None else (current.id if current else None)
         old_cursor = 0 if reset else self.cursor
@@ -314,6 +319,9 @@ class StoryList(ScrollView, can_focus=True):
                     index = None  # the story is not in this list
         if index is None or index >= self.count:
             index = min(old_cursor, max(0, self.count - 1))
+        elif keep_view and index != old_cursor:
+            shift = (index - old_cursor) * ROW_HEIGHT
+            self.scroll_to(y=max(0, old_scroll + shift), animate=False, immediate=True)
         self.cursor = index
         self.refresh()
 
@@ -348,12 +356,24 @@ class StoryList(ScrollView, can_focus=True):
         """The story under the cursor."""
         return self.story_at(self.cursor) if self._loaded else None
 
-    def mark(self, story_id: int, **changes: bool) -> None:
-        """Change the read/starred marks of a cached row."""
+    def mark(
+        self,
+        story_id: int,
+        *,
+        read: bool | None = None,
+        starred: bool | None = None,
+        has_article: bool | None = None,
+    ) -> None:
+        """Change the read/starred/has-article marks of a cached row (None: unchanged)."""
         for page in self._pages.values():
             for i, row in enumerate(page):
                 if row.id == story_id:
-                    page[i] = dataclasses.replace(row, **changes)
+                    page[i] = dataclasses.replace(
+                        row,
+                        read=row.read if read is None else read,
+                        starred=row.starred if starred is None else starred,
+                        has_article=row.has_article if has_article is None else has_article,
+                    )
                     self.refresh()
                     return
 
