@@ -326,6 +326,9 @@ def test_a_version_4_cache_gains_notices_and_images(tmp_path: Path) -> None:
     for column in ("refresh_interval", "server_interval", "failures", "present_ids"):
         conn.execute(f"ALTER TABLE feeds DROP COLUMN {column}")
     conn.execute("DROP TABLE saved_searches")
+    # And issue 16's sync tables.
+    for table in ("sync_feeds", "sync_items", "sync_outbox", "sync_state"):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
     conn.execute("PRAGMA user_version = 4")
     conn.commit()
     conn.close()
