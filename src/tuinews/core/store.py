@@ -964,6 +964,30 @@ class Store:
             ]
         return out
 
+    def story_ids_to_prefetch(self, feed_ids: Sequence[int], *, limit: int) -> list[int]:
+        """Stories of these feeds with a link and no full text yet (never fetched, or fetched
+        and not extracted), newest first, at most ``limit`` (issue 13: a prefetch covers the
+        stories that came before it too, not only this refresh's new ones).
+
+        A page that was fetched and had no article is recorded with why, and is not retried.
+        """
+        if not feed_ids or limit <= 0:
+            return []
+        marks = ",".join("?" * len(feed_ids))
+        # stories_by_feed (feed_id, sort_key DESC, id DESC) gives each feed's newest first;
+        # the articles lookup is by primary key.
+        return [
+            r[0]
+            for r in self._query(
+                f"SELECT s.id FROM stories s WHERE s.feed_id IN ({marks})"
+                " AND s.link IS NOT NULL AND s.link != ''"
+                " AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.story_id = s.id"
+                " AND (a.extracted = 1 OR a.raw IS NOT NULL))"
+                " ORDER BY s.sort_key DESC, s.id DESC LIMIT ?",
+                (*feed_ids, limit),
+            )
+        ]
+
     # -- articles ----------------------------------------------------------------------
 
     def store_raw_page(
