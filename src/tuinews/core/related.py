@@ -261,6 +261,25 @@ def _set_similarity(a: set[str], b: set[str], idf: dict[str, float]) -> float:
     return shared / (norm_a * norm_b)
 
 
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+NUMBER_CONFLICT_FACTOR = 0.5
+"""Two titles that both give figures and share none ("CEO sells $91,750" / "CEO sells
+$53,170,714", "calendar, Aug. 9-16" / "Aug. 23-30") are usually two events of one series."""
+
+
+def _title_numbers(title: str) -> frozenset[str]:
+    return frozenset(n.replace(",", "").rstrip(".") for n in _NUMBER.findall(title))
+
+
+def _event_factor(a: _Doc, b: _Doc) -> float:
+    """What the word overlap of two stories is worth as one event (1.0, or less when their
+    titles' figures disagree)."""
+    na, nb = _title_numbers(a.title), _title_numbers(b.title)
+    if na and nb and not na & nb:
+        return NUMBER_CONFLICT_FACTOR
+    return 1.0
+
+
 def _within_window(a: _Doc, b: _Doc) -> bool:
     ta, tb = a.time, b.time
     return ta is None or tb is None or abs(ta - tb) <= SAME_STORY_WINDOW
@@ -359,7 +378,9 @@ def _same_story(
     vocab.learn(set().union(*leads.values()))
     sets = {sid: set(vocab.event_terms(words)) for sid, words in leads.items()}
     idf = vocab.idf(own.union(*sets.values()))
-    scored = [(c, _set_similarity(own, sets[c.story.id], idf)) for c in pool]
+    scored = [
+        (c, _set_similarity(own, sets[c.story.id], idf) * _event_factor(doc, c)) for c in pool
+    ]
     same = [(c, s) for c, s in scored if s >= SAME_STORY_THRESHOLD]
     same.sort(key=lambda x: (-x[1], x[0].story.id))
     return same
@@ -540,6 +561,28 @@ def similar_stories(
     return [_item("topic", c, s, "shared: " + ", ".join(w)) for c, s, w in topic[:limit]]
 
 
+def same_event_scores(store: Store, pairs: Sequence[tuple[int, int]]) -> list[float | None]:
+    """The same-event score of each pair of stories, as folding and the sidebar compute it:
+    the IDF-weighted cosine of the event words of title and lead; None when the two were
+    published too far apart to be one event (or a story is missing). Feeds are not looked at
+    (folding only folds stories of different feeds). For benchmarks and threshold tuning.
+    """
+    ids = list(dict.fromkeys(i for pair in pairs for i in pair))
+    docs = _load_docs(store, ids, body_words=LEAD_WORDS * 2)
+    vocab = _Vocabulary(store)
+    leads = {sid: _words(d.lead()) for sid, d in docs.items()}
+    vocab.learn(set().union(*leads.values()) if leads else set())
+    sets = {sid: set(vocab.event_terms(words)) for sid, words in leads.items()}
+    idf = vocab.idf(set().union(*sets.values()) if sets else set())
+    out: list[float | None] = []
+    for a, b in pairs:
+        if a not in docs or b not in docs or not _within_window(docs[a], docs[b]):
+            out.append(None)
+        else:
+            out.append(_set_similarity(sets[a], sets[b], idf) * _event_factor(docs[a], docs[b]))
+    return out
+
+
 def same_story_groups(store: Store, story_ids: Sequence[int]) -> dict[int, list[int]]:
     """Fold near-duplicates among ``story_ids``: the same event from different feeds.
 
@@ -585,7 +628,8 @@ def same_story_groups(store: Store, story_ids: Sequence[int]) -> dict[int, list[
                     continue
                 sq = squares[a]
                 shared = sum(sq[t] for t in sets[a] & sets[b])
-                if shared / (norms[a] * norms[b]) >= SAME_STORY_THRESHOLD:
+                score = shared / (norms[a] * norms[b]) * _event_factor(da, db)
+                if score >= SAME_STORY_THRESHOLD:
                     parent[root(a)] = root(b)
     groups: dict[int, list[int]] = {}
     for sid in docs:
