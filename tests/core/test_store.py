@@ -292,6 +292,11 @@ def test_a_version_3_cache_gains_folders_and_keeps_its_feeds(tmp_path: Path) -> 
     s.close()
     conn = sqlite3.connect(path)
     conn.execute("ALTER TABLE feeds DROP COLUMN folder")
+    # What migration 5 (issue 13) added, so the file is what version 3 wrote.
+    conn.execute("DROP INDEX stories_event_members")
+    conn.execute("DROP INDEX stories_event_unchecked")
+    conn.execute("ALTER TABLE stories DROP COLUMN event_lead")
+    conn.execute("ALTER TABLE stories DROP COLUMN event_checked")
     conn.execute("PRAGMA user_version = 3")
     conn.commit()
     conn.close()

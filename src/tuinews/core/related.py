@@ -23,7 +23,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from .errors import NotFoundError
@@ -561,6 +561,37 @@ def similar_stories(
     return [_item("topic", c, s, "shared: " + ", ".join(w)) for c, s, w in topic[:limit]]
 
 
+def event_candidates(store: Store, story_ids: Sequence[int], *, limit: int) -> list[int]:
+    """Stories that may report the same event as one of ``story_ids``: for each, the stories
+    whose titles share its most distinctive title words (one full-text query each)."""
+    docs = _load_docs(store, list(story_ids), body_words=0)
+    if not docs:
+        return []
+    vocab = _Vocabulary(store)
+    titles = {sid: vocab.key_terms(d.title_words) for sid, d in docs.items()}
+    df_cap = max(50, vocab.freq.n // 100)
+    terms = set().union(*titles.values())
+    vocab.idf(terms)  # fills the document frequencies
+    df = vocab.freq.df
+    shown: dict[str, str] = {}
+    for d in docs.values():
+        for word in d.title_words:
+            if (term := _KEY_TERMS.get(word, "")) and term not in shown:
+                shown[term] = word
+    found: list[int] = []
+    for terms_of in titles.values():
+        rare = sorted(
+            (t for t in dict.fromkeys(terms_of) if 1 < df.get(t, 0) <= df_cap),
+            key=lambda t: (df.get(t, 0), t),
+        )[:TITLE_QUERY_TERMS]
+        if len(rare) < 2:
+            continue  # one shared word is never an event
+        found += store.stories_matching_any(
+            [shown[t] for t in rare], limit=limit, title_weight=4.0, titles_only=True
+        )
+    return list(dict.fromkeys(found))
+
+
 def same_event_scores(store: Store, pairs: Sequence[tuple[int, int]]) -> list[float | None]:
     """The same-event score of each pair of stories, as folding and the sidebar compute it:
     the IDF-weighted cosine of the event words of title and lead; None when the two were
@@ -583,13 +614,20 @@ def same_event_scores(store: Store, pairs: Sequence[tuple[int, int]]) -> list[fl
     return out
 
 
-def same_story_groups(store: Store, story_ids: Sequence[int]) -> dict[int, list[int]]:
+def same_story_groups(
+    store: Store, story_ids: Sequence[int], *, focus: Iterable[int] | None = None
+) -> dict[int, list[int]]:
     """Fold near-duplicates among ``story_ids``: the same event from different feeds.
 
     Returns one entry per group of two or more: the group's first id (in the order given) maps
     to all its ids in that order. Ids in no group are left out. Only the given stories are
     compared (a page of the story list), so this costs one query and no per-story search.
+
+    Args:
+        focus: compare only pairs with at least one of these (the stories folding looks at
+            for the first time: the others were compared with each other before).
     """
+    focused = None if focus is None else set(focus)
     docs = _load_docs(store, list(dict.fromkeys(story_ids)), body_words=LEAD_WORDS * 2)
     if len(docs) < 2:
         return {}
@@ -608,6 +646,9 @@ def same_story_groups(store: Store, story_ids: Sequence[int]) -> dict[int, list[
         for term in sorted(terms, key=lambda t: (-idf[t], t))[:GROUP_KEY_TERMS]:
             postings.setdefault(term, []).append(sid)
     parent = {sid: sid for sid in docs}
+    feed_of = {sid: d.story.feed_id for sid, d in docs.items()}
+    time_of = {sid: d.time for sid, d in docs.items()}
+    numbers = {sid: _title_numbers(d.title) for sid, d in docs.items()}
 
     def root(x: int) -> int:
         while parent[x] != x:
@@ -615,22 +656,39 @@ def same_story_groups(store: Store, story_ids: Sequence[int]) -> dict[int, list[
             x = parent[x]
         return x
 
+    def pairs(ids: list[int]) -> Iterator[tuple[int, int]]:
+        if focused is None:
+            for i, a in enumerate(ids):
+                for b in ids[i + 1 :]:
+                    yield a, b
+            return
+        mine = [i for i in ids if i in focused]
+        others = [i for i in ids if i not in focused]
+        for i, a in enumerate(mine):
+            for b in mine[i + 1 :]:
+                yield a, b
+            for b in others:
+                yield a, b
+
     compared: set[tuple[int, int]] = set()
     for ids in postings.values():
-        for i, a in enumerate(ids):
-            for b in ids[i + 1 :]:
-                pair = (a, b) if a < b else (b, a)
-                if pair in compared:
-                    continue
-                compared.add(pair)
-                da, db = docs[a], docs[b]
-                if da.story.feed_id == db.story.feed_id or not _within_window(da, db):
-                    continue
-                sq = squares[a]
-                shared = sum(sq[t] for t in sets[a] & sets[b])
-                score = shared / (norms[a] * norms[b]) * _event_factor(da, db)
-                if score >= SAME_STORY_THRESHOLD:
-                    parent[root(a)] = root(b)
+        for a, b in pairs(ids):
+            if feed_of[a] == feed_of[b]:
+                continue
+            pair = (a, b) if a < b else (b, a)
+            if pair in compared:
+                continue
+            compared.add(pair)
+            ta, tb = time_of[a], time_of[b]
+            if ta is not None and tb is not None and abs(ta - tb) > SAME_STORY_WINDOW:
+                continue
+            sq = squares[a]
+            shared = sum(sq[t] for t in sets[a] & sets[b])
+            na, nb = numbers[a], numbers[b]
+            factor = NUMBER_CONFLICT_FACTOR if na and nb and not na & nb else 1.0
+            score = shared / (norms[a] * norms[b]) * factor
+            if score >= SAME_STORY_THRESHOLD:
+                parent[root(a)] = root(b)
     groups: dict[int, list[int]] = {}
     for sid in docs:
         groups.setdefault(root(sid), []).append(sid)
