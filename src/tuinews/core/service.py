@@ -725,6 +725,21 @@ class Service:
         story = self.store.story(story_id)
         return story, self._merge(story, article)
 
+    # -- one row per event (issue 13) ------------------------------------------------------
+
+    def fold_events(self, *, cancel: threading.Event | None = None) -> int:
+        """Fold the stories not looked at yet into events (other feeds' reports of one
+        event share its row). Returns how many stories were looked at."""
+        from .folding import fold_events  # noqa: PLC0415 - lazy, see the imports
+
+        return fold_events(self.store, cancel=cancel)
+
+    def set_read_event(self, story_id: int, read: bool = True) -> list[int]:
+        """Mark a story and every other report of its event read (or unread); returns them."""
+        ids = self.store.event_of(story_id) or [story_id]
+        self.store.set_read(ids, read)
+        return ids
+
     # -- related -------------------------------------------------------------------------
 
     def related(self, story_id: int, *, limit: int = 10) -> list[RelatedStory]:

@@ -266,6 +266,7 @@ class MainScreen(Screen[None]):
         return self.query_one(StatusLine)
 
     async def on_mount(self) -> None:
+        self.stories.fold_events = self.tuinews_app.config.fold_events
         position: dict[str, Any] = self.service.store.get_setting(POSITION_KEY, {}) or {}
         self.reload_feeds(keep=str(position.get("feed") or "all"))
         choice = self.feeds.current
@@ -286,6 +287,8 @@ class MainScreen(Screen[None]):
         if self._load_samples:
             self.status.activity = "loading the samples…"
             self.run_refresh(None, samples=True)
+        else:
+            self.fold_worker()
 
     def save_position(self) -> None:
         """Remember the feed, the story and the article's scroll for the next start."""
@@ -341,7 +344,7 @@ class MainScreen(Screen[None]):
 
     @on(FeedList.Activated)
     def enter_feed(self, event: FeedList.Activated) -> None:
-        if self.stories.filter != event.choice.filter or self._search_query:
+        if not self.stories.shows(event.choice.filter) or self._search_query:
             self._search_query = None
             self.stories.set_filter(event.choice.filter)
         self.stories.focus()
@@ -358,7 +361,7 @@ class MainScreen(Screen[None]):
             choice = self.feeds.current
             where = choice.label if choice else "All"
         if stories.count:
-            self.status.position = f"{stories.cursor + 1}/{stories.count:,} · {where}"
+            self.status.position = f"{stories.cursor + 1}/{stories.rows:,} · {where}"
         else:
             self.status.position = f"no stories · {where}"
 
@@ -386,9 +389,8 @@ class MainScreen(Screen[None]):
             self._history.append(previous.id)
             del self._history[:-HISTORY_LIMIT]
         if not story.read:
-            self.service.set_read(story.id, True)
+            self.mark_opened_read(story)
             story = self.service.story(story.id)
-            self.stories.mark(story.id, read=True)
             self.reload_feeds()
         # A pure store read first: cached_article() would extract a stored raw page on this
         # thread; that case (and the network) goes to the worker.
@@ -594,10 +596,54 @@ class MainScreen(Screen[None]):
         else:
             self._reload_timer = self.set_timer(wait, self.reload_lists)
 
+    # -- one row per event (issue 13) -------------------------------------------------------
+
+    class EventsFolded(Message):
+        """A folding pass put other feeds' reports of an event into its row."""
+
+        def __init__(self, looked_at: int) -> None:
+            super().__init__()
+            self.looked_at = looked_at
+            """How many stories the pass looked at."""
+
+    @work(thread=True, exclusive=True, group="fold", exit_on_error=False)
+    def fold_worker(self) -> None:
+        """Fold the stories not looked at yet into events, in a thread, pass by pass."""
+        from tuinews.core.folding import fold_pass
+
+        if not self.tuinews_app.config.fold_events:
+            return
+        worker = get_current_worker()
+        total = 0
+        while not worker.is_cancelled:
+            looked_at = fold_pass(self.service.store)
+            if not looked_at:
+                break
+            total += looked_at
+        if total and not worker.is_cancelled:
+            self.post_message(self.EventsFolded(total))
+
+    @on(EventsFolded)
+    def show_folded_events(self, event: EventsFolded) -> None:
+        self.stories.reload()
+        self.update_status_position()
+
+    def mark_opened_read(self, story: Story) -> None:
+        """Opening a story marks it read, and with ``fold_read_together`` every other report
+        of its event too (one row per event: reading one report reads the event)."""
+        if self.tuinews_app.config.fold_events and self.tuinews_app.config.fold_read_together:
+            ids = self.service.set_read_event(story.id, True)
+        else:
+            self.service.set_read(story.id, True)
+            ids = [story.id]
+        for story_id in ids:
+            self.stories.mark(story_id, read=True)
+
     @on(RefreshDone)
     def finish_refresh(self, event: RefreshDone) -> None:
         self._cancel_refresh = None
         self.status.activity = ""
+        self.fold_worker()
         self.reload_lists()
         summary = event.summary
         text = (
