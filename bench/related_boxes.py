@@ -85,13 +85,13 @@ def score(labels_path: Path, pages: Path = PAGES) -> Score:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sets", nargs="*", default=["tune", "test"], choices=["tune", "test"])
+    parser.add_argument("sets", nargs="*", default=[], help="tune, test (default: both)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list misses and extras")
     args = parser.parse_args()
     if not PAGES.is_dir():
         print(f"{PAGES} is absent: no real pages to measure on", file=sys.stderr)
         return 1
-    for name in args.sets:
+    for name in args.sets or ["tune", "test"]:
         path = LABELS[name]
         if not path.is_file():
             print(f"{name}: {path} is absent")
