@@ -172,8 +172,15 @@ D: dict[str, dict] = {
                 "how_seen": "aside.meme_sujet (French 'même sujet', same subject): six stories on "
                 "the same law beside the body",
             },
+            {
+                "xp": '//p[starts-with(normalize-space(.),"Lire aussi")]',
+                "heading": "Lire aussi :",
+                "how_seen": "an inline 'Lire aussi : <link>' line inside the body",
+            },
         ],
-        "notes": "missed in the first pass (no English word in it); added after reading the page",
+        "notes": "both boxes missed in the first pass (no English word in them); added after "
+        "reading the page: the aside when the finder's extra links showed it, the inline "
+        "'Lire aussi' line after the held-out labels' rule on inline lines",
     },
     "lifehacker-working": {
         "excluded": [
@@ -269,17 +276,19 @@ D: dict[str, dict] = {
                 "heading": None,
                 "how_seen": "class related_reading, a list of article links",
             },
+            {
+                "xp": '//div[contains(@class,"prem_ed_border")]',
+                "heading": "More From WebMD:",
+                "borderline": "site-wide slideshow promos; counted, as the held-out labels count"
+                " 'More from <the whole site>' (their rule 2), after a first pass left it out",
+                "how_seen": "heading 'More From WebMD:' over a row of links",
+            },
         ],
         "excluded": [
             {
                 "xp": '//div[contains(@class,"lln-rltdto")]',
                 "heading": "Related to Allergies",
                 "reason": "topic hub pages (default.htm, directory), not stories",
-            },
-            {
-                "xp": '//div[contains(@class,"prem_ed_border")]',
-                "heading": None,
-                "reason": "site-wide slideshow promos",
             },
         ],
     },
@@ -398,6 +407,7 @@ def main() -> None:
             {
                 "heading": b.get("heading"),
                 "how_seen": b["how_seen"],
+                **({"borderline": b["borderline"]} if b.get("borderline") else {}),
                 "links": links_of(doc, base, b),
             }
             for b in d.get("boxes", [])

@@ -37,7 +37,8 @@ _BOX_ATTR = re.compile(
 _BOX_HEADING = re.compile(
     r"^\W*(?:"
     # English
-    r"related\b|more (?:on|about) (?:this|the)\b|more stories\b|more (?:from|on) (?:this|the same|our)\b|more on \w+ from\b|read next\b|"
+    r"related\b|more (?:on|about) (?:this|the)\b|more stories\b|more (?:from|on) \w|more articles\b|other \w+ (?:stories|articles|"
+    r"columns|posts)\b|next up\b|read next\b|"
     r"read more\b|up next\b|recommended\b|you (?:may|might) (?:also )?(?:like|enjoy|be "
     r"interested)|further reading\b|see also\b|also read\b|also on\b|what to read next\b|"
     r"more coverage\b|more like this\b|similar (?:articles|stories|posts)\b|more to "
@@ -84,7 +85,7 @@ _NOT_A_BOX_HEADING = re.compile(
 _NOISE_ATTR = re.compile(
     r"(?:^|[-_ ])(?:comments?|share|sharing|social|ads?|advert\w*|sponsor\w*|promoted|"
     r"newsletter|subscribe|menu|navbar|breadcrumbs?|masthead|site-?header|"
-    r"site-?footer|cookie\w*|paywall|login)(?:$|[-_ ])",
+    r"site-?footer|cookie\w*|paywall|login|hatnote)(?:$|[-_ ])",
     re.IGNORECASE,
 )
 # Site-wide lists (most read, trending, latest): not about this article.
@@ -95,7 +96,26 @@ _SITEWIDE_ATTR = re.compile(
 )
 # Ad networks' widgets. A site may name its own box after one (the Guardian's "more on this
 # story" is a "js-outbrain-anchor"), so they count as noise only when they show paid links.
-_AD_NETWORK_ATTR = re.compile(r"outbrain|taboola|revcontent|zergnet|plista|ligatus", re.I)
+_AD_NETWORK_ATTR = re.compile(r"outbrain|taboola|revcontent|zergnet|plista|ligatus|trendmd", re.I)
+# The widget itself (not an anchor a site placed for it): always a third-party recommender.
+_AD_WIDGET_ATTR = re.compile(
+    r"(?:^|\s)(?:outbrain|taboola|zergnet\w*|trendmd\w*|revcontent\w*|ob-widget\w*|"
+    r"trc_rbox\w*)(?:$|\s)",
+    re.IGNORECASE,
+)
+# Blocks a reader does not see.
+_HIDDEN_ATTR = re.compile(
+    r"(?:^|\s)(?:hidden|invisible|is-hidden|d-none|visually-hidden|sr-only|hide)(?:$|\s)", re.I
+)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+# A line inside or after the body that names its own link: "Related: ...", "Read more: ...".
+_INLINE_LABEL = re.compile(
+    r"^\W*(?:related(?: stories| articles| coverage| content)?|read more|read|see also|also read|"
+    r"more|lire aussi|à lire aussi|a lire aussi|lisez aussi|leia também|leia mais|lee también|"
+    r"lea también|lesen sie auch|mehr dazu|leggi anche|lees ook|läs också|czytaj też|"
+    r"czytaj także|čtěte také|читайте также|читайте також)\s*[:：—–-]",
+    re.IGNORECASE,
+)
 _PAID_TEXT = re.compile(
     r"\b(?:sponsored|promoted|paid (?:post|content)|advertisement|anzeige|publicidad|"
     r"sponsorisé|patrocinado)\b",
@@ -323,6 +343,8 @@ _NOT_SHOWN = frozenset(["style", "script", "noscript", "template"])
 _ITEM_TAGS = ("li", "article")
 _MIN_TITLE = 4
 _SMALL_BOX_CHARS = 3000
+_CITATION = re.compile(r"\bISBN\b|\bdoi:|\bISSN\b|\bOCLC\b|\bRetrieved \d", re.I)
+_ACRONYM = re.compile(r"[A-Z]{2,5}")
 _ADS_TEXT = re.compile(r"^\W*(?:sponsored|advertisement|ad|promoted|paid (?:post|content))\b", re.I)
 
 
@@ -363,9 +385,17 @@ def _is_chrome(el: HtmlElement, attrs: str) -> bool:
     if tag in ("header", "footer"):
         # An article's own header/footer may hold its related box; the page's may not.
         return not any(a.tag in ("article", "main") for a in el.iterancestors())
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+        return True
+    style = el.get("style")
+    if style and _HIDDEN_STYLE.search(style):
+        return True
     if not attrs:
         return False
     if _NOISE_ATTR.search(attrs) or _SITEWIDE_ATTR.search(attrs):
+        return True
+    cls = el.get("class") or ""
+    if cls and (_AD_WIDGET_ATTR.search(cls) or _HIDDEN_ATTR.search(cls)):
         return True
     return bool(_AD_NETWORK_ATTR.search(attrs)) and bool(_PAID_TEXT.search(_text(el)))
 
@@ -428,6 +458,27 @@ def _heading_sections(
             if parent is None or parent.tag in ("body", "html"):
                 break
             unit = parent
+    return out
+
+
+def _inline_related(tree: HtmlElement) -> dict[HtmlElement, HtmlElement]:
+    """Links of short lines that label themselves ("Related: <a>…</a>", "Read more: …"), as
+    news sites put them inside or right after the body, mapped to their line."""
+    out: dict[HtmlElement, HtmlElement] = {}
+    for el in tree.iter("p", "li", "div", "h3", "h4", "h5", "h6"):
+        first = (el.text or "").strip()
+        if not first:
+            child = next(iter(el), None)
+            if child is None or not isinstance(child.tag, str) or child.tag == "a":
+                continue
+            first = _text(child)
+        if not _INLINE_LABEL.match(first[:60]):
+            continue
+        links = list(el.iter("a"))
+        if not links or len(links) > 3 or len(_text(el)) > 300:
+            continue
+        for a in links:
+            out.setdefault(a, el)
     return out
 
 
@@ -681,6 +732,8 @@ def find_related_links_in_tree(
             box_headings.add(heading)
             box_headings.update(heading.iterancestors())
     sections = _heading_sections(tree, named)
+    for link, line in _inline_related(tree).items():
+        sections.setdefault(link, line)
 
     def box_of(link: HtmlElement) -> HtmlElement | bool | None:
         chain: list[HtmlElement] = []
@@ -731,6 +784,8 @@ def find_related_links_in_tree(
         title = _title_for(link, item)
         if _ADS_TEXT.match(title) or _ADS_TEXT.match(_text(item)):
             continue
+        if _CITATION.search(_text(item)) or _ACRONYM.fullmatch(title):
+            continue  # a bibliography entry (an author, an ISBN), not a story
         if previous is not None:
             # An image link and a headline link often share a URL: keep the better title.
             if len(previous.title) < _MIN_TITLE <= len(title):
