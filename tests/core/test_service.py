@@ -243,6 +243,42 @@ def test_prefetch_after_add_covers_stories_already_stored(
     assert service.refresh().articles_fetched == 1 and server.hits["/o1"] == 1
 
 
+def test_links_of_the_related_box_are_kept_however_the_page_is_opened(
+    service: Service, server: LoopbackServer
+) -> None:
+    # Issue 13: kept with the article when the page is read (`tuinews read`, the app) and
+    # when a related link is opened, not only in a prefetch.
+    box = (
+        '<aside class="related-stories"><h2>Related stories</h2><ul>'
+        '<li><a href="/news/ferry-fares">Ferry fares rise</a> Quay Post · 2 hours ago</li>'
+        '<li><a href="/news/night-buses">Night buses return</a></li></ul></aside>'
+    )
+    body = page("Bridge closes").replace(b"<footer>", box.encode() + b"<footer>")
+    server.routes["/feed"] = Route(rss("Loop", [("g", "Bridge closes", server.url("/bridge"))]))
+    server.routes["/bridge"] = Route(body, content_type="text/html")
+    server.routes["/news/ferry-fares"] = Route(page("Ferry fares rise"), content_type="text/html")
+    service.store.add_feed(server.url("/feed"))
+    service.refresh()
+    (story,) = service.list_stories()
+    article = service.fetch_article(story.id)  # what `tuinews read` and the app call
+    expected = [
+        (server.url("/2026/06/other-story"), "Another story about the quay", None, None),
+        (server.url("/news/ferry-fares"), "Ferry fares rise", "Quay Post", "2 hours ago"),
+        (server.url("/news/night-buses"), "Night buses return", None, None),
+    ]
+    got = [(x.url, x.title, x.source, x.published) for x in article.related_links]
+    assert got == expected
+    stored = service.store.article(story.id)
+    assert stored is not None
+    assert [(x.url, x.title, x.source, x.published) for x in stored.related_links] == expected
+    # A related page opened from the sidebar keeps its own box too.
+    linked, _ = service.open_link(server.url("/news/ferry-fares"), "Ferry fares rise")
+    kept = service.store.article(linked.id)
+    assert kept is not None and [x.url for x in kept.related_links] == [
+        server.url("/2026/06/other-story")
+    ]
+
+
 def test_refresh_can_be_cancelled(service: Service, server: LoopbackServer) -> None:
     for i in range(5):
         server.routes[f"/f{i}"] = Route(rss(f"F{i}", [(f"g{i}", "x", server.url("/x"))]))

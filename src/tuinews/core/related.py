@@ -353,7 +353,7 @@ def _profile(vocab: _Vocabulary, doc: _Doc) -> _Profile:
 
 def _same_story(
     store: Store, vocab: _Vocabulary, doc: _Doc, profile: _Profile, candidates: dict[int, _Doc]
-) -> list[tuple[_Doc, float]]:
+) -> list[tuple[_Doc, float, list[str]]]:
     """Stories of other feeds that report the same event, most similar first."""
     own = _event_terms(vocab, doc)
     # The title's distinctive words find the other reports; its common words would only make
@@ -381,9 +381,31 @@ def _same_story(
     scored = [
         (c, _set_similarity(own, sets[c.story.id], idf) * _event_factor(doc, c)) for c in pool
     ]
-    same = [(c, s) for c, s in scored if s >= SAME_STORY_THRESHOLD]
+    shown = _shown_words(doc, leads_words=_words(doc.lead()))
+    same = [
+        (c, s, _top_shared(own & sets[c.story.id], idf, shown))
+        for c, s in scored
+        if s >= SAME_STORY_THRESHOLD
+    ]
     same.sort(key=lambda x: (-x[1], x[0].story.id))
     return same
+
+
+def _shown_words(doc: _Doc, leads_words: list[str]) -> dict[str, str]:
+    """Index term -> the word of the open story it came from (to say it in a reason)."""
+    shown: dict[str, str] = {}
+    for word in leads_words:
+        term = _EVENT_TERMS.get(word, "")
+        if term and term not in shown:
+            shown[term] = word
+    return shown
+
+
+def _top_shared(shared: set[str], idf: dict[str, float], shown: dict[str, str]) -> list[str]:
+    """The two most distinctive words two reports share, as the open story writes them."""
+    # Names read better than figures ("kessing, bearings", not "12, bearings").
+    best = sorted(shared, key=lambda t: (t.isdigit(), -idf.get(t, 0.0), t))
+    return [shown.get(t, t) for t in best[:2]]
 
 
 def _topic_candidates(
@@ -470,6 +492,11 @@ def _page_links(store: Store, doc: _Doc) -> list[RelatedStory]:
     return out
 
 
+def same_event_reason(shared: Sequence[str]) -> str:
+    """Why a story is the same event, in a few words: "same event: kessing, bridge"."""
+    return "same event: " + ", ".join(shared) if shared else "same event"
+
+
 def _item(group: str, doc: _Doc, score: float, reason: str) -> RelatedStory:
     s = doc.story
     return RelatedStory(
@@ -508,24 +535,24 @@ def related_stories(store: Store, story_id: int, *, limit: int = 10) -> list[Rel
     same = _same_story(store, vocab, doc, profile, candidates)
     page = _page_links(store, doc)
     page_ids = {p.story_id for p in page if p.story_id is not None}
-    exclude = {story_id} | {c.story.id for c, _ in same} | page_ids
+    exclude = {story_id} | {c.story.id for c, _, _ in same} | page_ids
     if len(candidates.keys() - exclude) < limit:
         candidates.update(
             _topic_candidates(store, vocab, profile, exclude | candidates.keys(), more=True)
         )
     topic = _topic(vocab, doc, profile, candidates, exclude)
 
-    same_score = {c.story.id: s for c, s in same}
+    same_score = {c.story.id: s for c, s, _ in same}
     # A page link to the same event stays in "page", and says it is the same event.
     page = [
-        replace(p, reason=f"{p.reason}; same event ({same_score[p.story_id]:.2f})")
+        replace(p, reason=f"{p.reason}; same event", score=round(same_score[p.story_id], 4))
         if p.story_id in same_score
         else p
         for p in page
     ]
     same_items = [
-        _item("same", c, s, f"same event: similar title and lead ({s:.2f})")
-        for c, s in same
+        _item("same", c, s, same_event_reason(words))
+        for c, s, words in same
         if c.story.id not in page_ids
     ]
     topic_items = [_item("topic", c, s, "shared: " + ", ".join(w)) for c, s, w in topic]

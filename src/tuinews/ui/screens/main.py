@@ -998,9 +998,12 @@ class MainScreen(Screen[None]):
     def action_why_related(self) -> None:
         """Show (or hide) under each related item why it is related."""
         sidebar = self.sidebar
-        sidebar.show_reasons = not sidebar.show_reasons
-        if sidebar.show_reasons and not sidebar.display:
+        if not sidebar.display:
+            # Asking why shows the hidden sidebar, with its reasons.
+            sidebar.show_reasons = True
             self.sidebar_shown = True
+            return
+        sidebar.show_reasons = not sidebar.show_reasons
 
     def action_mark_all_read(self) -> None:
         """Mark every story of the current feed (or of every feed) read, after asking."""

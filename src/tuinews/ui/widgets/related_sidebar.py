@@ -1,6 +1,7 @@
 """The related-stories sidebar: items grouped as "same story elsewhere", "from this page" and
-"more on this topic", each a title over a dim "source · age" line, a rule between items. Why an
-item is related (its shared key terms, "linked from this page") shows on demand."""
+"more on this topic", each a title over a dim "source · age" line and, in a few words, why it is
+there ("same event: kessing, bridge", "linked from this page", "shared: tram, ostervik"); a rule
+between items. ``w`` hides or shows the reasons."""
 
 from __future__ import annotations
 
@@ -51,8 +52,8 @@ class RelatedSidebar(Vertical):
     }
     """
 
-    show_reasons: var[bool] = var(False)
-    """Show under every item why it is related."""
+    show_reasons: var[bool] = var(True)
+    """Show under every item why it is related (in a few words)."""
 
     class Chosen(Message):
         """The user chose a related item."""
@@ -152,7 +153,7 @@ class RelatedSidebar(Vertical):
         self.options.set_options([Option(text, disabled=True)])
 
     def item_text(self, item: RelatedStory) -> Text:
-        """The title, then a dim "source · age" line (and why, when reasons are shown)."""
+        """The title, then a dim "source · age" line, then why it is there (unless hidden)."""
         text = Text(clean_text(item.title) or clean_text(item.url) or "(untitled)")
         meta = [clean_text(item.source)] if item.source else []
         age = (
@@ -170,7 +171,7 @@ class RelatedSidebar(Vertical):
         if self.show_reasons and item.reason:
             text.append("\n")
             text.append(
-                f"why: {clean_text(item.reason)}",
+                clean_text(item.reason),
                 style=self._style("reason", Style(dim=True, italic=True)),
             )
         return text
