@@ -125,7 +125,60 @@ def main() -> int:
                 cells.append(f"{'-':>16}")
         print(f"{name:24} {cells[0]:>16} {cells[1]:>16}")
     store.close()
+    print("\nthe app (headless 120x40, in this process), ms, folding off / on:")
+    for label, value in app_figures(db).items():
+        print(f"  {label:44} {value[0]:8.1f} {value[1]:8.1f}")
     return 0
+
+
+def app_figures(db: Path) -> dict[str, tuple[float, float]]:
+    """Time to a filled story list, 200 cursor moves (j), and G / g (a page by OFFSET and
+    back), with folding off and on, the same folded cache."""
+    import asyncio
+    import dataclasses
+
+    from tuinews.cli import _service
+    from tuinews.config import load_config
+    from tuinews.ui.app import TuinewsApp
+    from tuinews.ui.widgets.story_list import StoryList
+
+    async def one(fold: bool) -> dict[str, float]:
+        config = dataclasses.replace(load_config(db.parent), fold_events=fold)
+        service = _service(config)
+        out: dict[str, float] = {}
+        try:
+            started = time.perf_counter()
+            app = TuinewsApp(service, config)
+            async with app.run_test(size=(120, 40)) as pilot:
+                while True:
+                    try:
+                        stories = app.screen.query_one(StoryList)
+                    except Exception:  # noqa: BLE001 - not mounted yet
+                        stories = None
+                    if stories is not None and stories._loaded:
+                        break
+                    await pilot.pause(0.002)
+                await pilot.pause()
+                out["ready (mount to a filled list)"] = (time.perf_counter() - started) * 1000
+                stories.focus()
+                t = time.perf_counter()
+                for _ in range(200):
+                    await pilot.press("down")
+                out["200 cursor moves"] = (time.perf_counter() - t) * 1000
+                t = time.perf_counter()
+                await pilot.press("end")
+                await pilot.pause()
+                await pilot.press("home")
+                await pilot.pause()
+                out["end then home"] = (time.perf_counter() - t) * 1000
+                await app.workers.wait_for_complete()
+        finally:
+            service.close()
+        return out
+
+    off = asyncio.run(one(False))
+    on = asyncio.run(one(True))
+    return {k: (off[k], on[k]) for k in off}
 
 
 if __name__ == "__main__":
