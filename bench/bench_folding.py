@@ -52,6 +52,9 @@ def main() -> int:
     store = Store(db)
     newest = store.list_stories(limit=1)[0].published or datetime.now(UTC)
     now = newest + timedelta(hours=1)
+    # Every run folds the whole cache afresh: the cost of the first pass after an upgrade.
+    with store.transaction() as conn:
+        conn.execute("UPDATE stories SET event_checked = 0, event_lead = NULL")
     unchecked = store._query("SELECT count(*) FROM stories WHERE event_checked = 0")[0][0]
     t = time.perf_counter()
     looked = fold_events(store, now=now)
@@ -63,12 +66,13 @@ def main() -> int:
     )
     # 200 new stories arriving in 20 feeds, then one folding pass.
     feeds = store.feeds()[:20]
+    run = int(time.time())
     sample = store.list_stories(limit=200)
     for i, feed in enumerate(feeds):
         entries = [
             ParsedEntry(
-                guid=f"new-{i}-{j}",
-                link=f"http://127.0.0.1:9/new/{i}/{j}",
+                guid=f"new-{run}-{i}-{j}",
+                link=f"http://127.0.0.1:9/new/{run}/{i}/{j}",
                 title=s.title,
                 published=newest + timedelta(minutes=i * 10 + j),
                 summary=s.summary,

@@ -64,6 +64,9 @@ async def test_one_row_per_event_expands_in_place(tmp_path: Path) -> None:
             assert sum("+" in r for r in rows) == 1
             stories.go_to_story(lead)
             at = stories.cursor
+            # In the narrow feed pane the title keeps the room: "+2", not "+2 sources".
+            narrow = stories.plain_row(at)
+            assert narrow.rstrip().split()[-2] == "+2" and "sources" not in narrow
             await pilot.press("z")
             await pilot.pause()
             assert stories.rows == 8

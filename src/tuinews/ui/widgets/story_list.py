@@ -403,7 +403,7 @@ class StoryList(ScrollView, can_focus=True):
         mixed = not self.filter.feed_id or (row is not None and row.depth > 0)
         source = clean_text(story.feed_title) if mixed and width >= SOURCE_MIN_WIDTH else ""
         right = Text()
-        if row is not None and (suffix := sources_suffix(row)):
+        if row is not None and (suffix := sources_suffix(row, short=width < SOURCE_MIN_WIDTH)):
             right.append(" " + suffix, meta_style)
         if source:
             # A fixed-width column keeps the titles and ages aligned.
