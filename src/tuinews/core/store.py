@@ -1016,6 +1016,11 @@ class Store:
         """Stories the folding has not looked at yet, published since ``since`` (newest
         first); older unchecked ones are marked checked: they are not news any more."""
         cutoff = int(since.timestamp())
+        if not self._query(
+            "SELECT 1 FROM stories INDEXED BY stories_event_unchecked WHERE event_checked = 0"
+            " LIMIT 1"
+        ):
+            return []  # the usual case at start-up: no write at all
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE stories SET event_checked = 1 WHERE event_checked = 0"
