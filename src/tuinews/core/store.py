@@ -131,10 +131,13 @@ _MIGRATIONS: list[str] = [
     # 5 (issue 13): one row per event. A story folded into another feed's report of the same
     # event points at it (the event's lead, its first report); event_checked says the folding
     # has looked at the story. Both partial indexes stay small: folded and unchecked stories.
+    # The first covers what a folded list's count asks of the folded stories (17x faster
+    # than a lookup of each at 100,000 stories, bench/bench_folding.py).
     """
     ALTER TABLE stories ADD COLUMN event_lead INTEGER;
     ALTER TABLE stories ADD COLUMN event_checked INTEGER NOT NULL DEFAULT 0;
-    CREATE INDEX stories_event_members ON stories (event_lead) WHERE event_lead IS NOT NULL;
+    CREATE INDEX stories_event_members ON stories (event_lead, read, starred, feed_id, sort_key)
+        WHERE event_lead IS NOT NULL;
     CREATE INDEX stories_event_unchecked ON stories (id) WHERE event_checked = 0;
     """,
 ]
