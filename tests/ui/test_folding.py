@@ -117,6 +117,12 @@ async def test_read_state_is_shared_when_set(tmp_path: Path) -> None:
                 assert row.startswith("●") is (not together)
                 unread = service.count_stories(StoryFilter(unread=True, folded=True))
                 assert unread == (5 if together else 7)
+                # m marks the event unread again (or only the row's story).
+                stories.focus()
+                await pilot.press("m")
+                await pilot.pause()
+                assert not service.story(lead).read
+                assert (not any(service.story(i).read for i in others)) is True
         finally:
             service.close()
 

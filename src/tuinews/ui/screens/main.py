@@ -631,13 +631,19 @@ class MainScreen(Screen[None]):
     def mark_opened_read(self, story: Story) -> None:
         """Opening a story marks it read, and with ``fold_read_together`` every other report
         of its event too (one row per event: reading one report reads the event)."""
-        if self.tuinews_app.config.fold_events and self.tuinews_app.config.fold_read_together:
-            ids = self.service.set_read_event(story.id, True)
+        self.mark_event_read(story, True)
+
+    def mark_event_read(self, story: Story, read: bool) -> None:
+        """Mark a story read or unread: with folding and ``fold_read_together``, every report
+        of its event with it."""
+        config = self.tuinews_app.config
+        if config.fold_events and config.fold_read_together:
+            ids = self.service.set_read_event(story.id, read)
         else:
-            self.service.set_read(story.id, True)
+            self.service.set_read(story.id, read)
             ids = [story.id]
         for story_id in ids:
-            self.stories.mark(story_id, read=True)
+            self.stories.mark(story_id, read=read)
 
     @on(RefreshDone)
     def finish_refresh(self, event: RefreshDone) -> None:
@@ -832,8 +838,7 @@ class MainScreen(Screen[None]):
         story = self._target_story()
         if story is None:
             return
-        self.service.set_read(story.id, not story.read)
-        self.stories.mark(story.id, read=not story.read)
+        self.mark_event_read(story, not story.read)
         self.reload_feeds()
 
     def action_refresh_feed(self) -> None:
