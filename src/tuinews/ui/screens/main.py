@@ -620,6 +620,9 @@ class MainScreen(Screen[None]):
             if not looked_at:
                 break
             total += looked_at
+            # A big first pass (an upgraded cache) is pure Python: leave the UI thread the
+            # interpreter between batches.
+            time.sleep(0.02)
         if total and not worker.is_cancelled:
             self.post_message(self.EventsFolded(total))
 
