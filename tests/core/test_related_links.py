@@ -493,3 +493,28 @@ def test_held_out_pages_precision_and_recall() -> None:
     assert result.pages == 86
     assert result.recall >= 0.6
     assert result.precision >= 0.6
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "<div class='box-title'>Related stories</div>",
+        "<span><b>Lire aussi</b></span>",
+        "<p class='label'>More on this story</p>",
+        "<strong>Noticias relacionadas</strong>",
+    ],
+)
+def test_box_titled_by_a_plain_element(title: str) -> None:
+    html = page(
+        f"<div class='rail'>{title}<ul>"
+        "<li><a href='/news/ferry-fares'>Ferry fares rise again</a></li></ul></div>"
+    )
+    assert urls(html) == ["https://www.news.example/news/ferry-fares"]
+
+
+def test_read_more_buttons_do_not_title_boxes() -> None:
+    html = page(
+        "<div class='teaser'><span class='button'>Read more</span>"
+        "<a href='/news/ferry-fares'>Ferry fares rise again</a></div>"
+    )
+    assert urls(html) == []

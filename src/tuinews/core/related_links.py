@@ -461,6 +461,29 @@ def _heading_sections(
     return out
 
 
+# Elements that sites use as a box's title instead of h1-h6 (a bold "Related" div or span).
+_LABEL_TAGS = ("div", "span", "p", "strong", "b", "dt", "label", "figcaption", "legend")
+
+
+def _label_headings(tree: HtmlElement) -> list[HtmlElement]:
+    """Short non-heading elements that title a box the way a heading would: their whole
+    text names a box ("Related stories", "Lire aussi"), they hold no link and sit in no link.
+    "Read more" is left out here: outside a heading it is mostly a button."""
+    out: list[HtmlElement] = []
+    for el in tree.iter(*_LABEL_TAGS):
+        text = (el.text or "").strip()
+        if not text or len(text) > 60 or next(el.iter("a"), None) is not None:
+            continue
+        if len(el) and len(_text(el)) > len(text) + 2:
+            continue  # more than a label: a paragraph that starts with the words
+        if not _names_box(text) or text.lower().startswith("read more"):
+            continue
+        if any(a.tag == "a" for a in el.iterancestors()):
+            continue
+        out.append(el)
+    return out
+
+
 def _inline_related(tree: HtmlElement) -> dict[HtmlElement, HtmlElement]:
     """Links of short lines that label themselves ("Related: <a>…</a>", "Read more: …"), as
     news sites put them inside or right after the body, mapped to their line."""
@@ -731,7 +754,7 @@ def find_related_links_in_tree(
             named.append(heading)
             box_headings.add(heading)
             box_headings.update(heading.iterancestors())
-    sections = _heading_sections(tree, named)
+    sections = _heading_sections(tree, named + _label_headings(tree))
     for link, line in _inline_related(tree).items():
         sections.setdefault(link, line)
 
