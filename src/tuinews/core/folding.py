@@ -13,7 +13,6 @@ count on a small partial index, not a pass over the stories.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from .related import SAME_STORY_CANDIDATES, event_candidates, same_story_groups
@@ -72,8 +71,3 @@ def fold_events(
 
 def _time(value: datetime | None) -> float:
     return value.timestamp() if value is not None else float("inf")
-
-
-def event_rows(store: Store, lead_ids: Sequence[int]) -> dict[int, int]:
-    """How many other reports each lead has (leads with none are absent)."""
-    return {lead: len(members) for lead, members in store.event_members(lead_ids).items()}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tuinews.core.models import Story
 from tuinews.core.store import Store
@@ -76,8 +76,6 @@ class EventRows:
 
     def mark(self, story_id: int, **changes: bool) -> None:
         """Change the marks of a report held here (a row opened from an expanded event)."""
-        from dataclasses import replace
-
         for reports in self._reports.values():
             for i, report in enumerate(reports):
                 if report.id == story_id:
