@@ -152,3 +152,28 @@ def test_new_reports_join_an_existing_event_and_old_stories_are_left(tmp_path: P
         assert store.count_stories(StoryFilter(folded=True)) == store.count_stories() - 2
     finally:
         store.close()
+
+
+def test_service_folds_and_marks_an_event_read_together(tmp_path: Path) -> None:
+    from tuinews.core.feeds import parse_feed
+    from tuinews.core.service import Service
+
+    with Service(tmp_path / "s.sqlite3") as service:
+        manifest = json.loads((SAMPLES / "manifest.json").read_text(encoding="utf-8"))
+        for feed in manifest["feeds"]:
+            stored = service.store.add_feed(feed["url"], feed["title"])
+            parsed = parse_feed((SAMPLES / feed["file"]).read_bytes(), url=feed["url"])
+            service.store.store_feed(stored.id, parsed)
+        # The samples are recent enough for the real clock's 90 days only until early 2027.
+        looked_at = fold_events(service.store, now=NOW)
+        assert looked_at == 40 and service.fold_events() == 0  # nothing left to look at
+        lead = next(
+            s.id
+            for s in service.list_stories(StoryFilter(folded=True), limit=100)
+            if service.store.event_of(s.id)[1:]
+        )
+        event = service.store.event_of(lead)
+        assert service.set_read_event(event[-1]) == event
+        assert all(service.story(i).read for i in event)
+        assert service.set_read_event(lead, False) == event
+        assert not any(service.story(i).read for i in event)
