@@ -78,7 +78,7 @@ def score(labels_path: Path, pages: Path = PAGES) -> Score:
         if base.startswith("//"):
             base = "https:" + base
         expected = {link_key(link["url"]) for box in record["boxes"] for link in box["links"]}
-        got = {link_key(link.url) for link in find_related_links(html, base, limit=100)}
+        got = {link_key(link.url) for link in find_related_links(html, base)}
         result.pages += 1
         result.pages_with_box += bool(expected)
         result.labelled += len(expected)

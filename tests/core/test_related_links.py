@@ -288,7 +288,7 @@ def test_real_pages_only_article_links() -> None:
         html = (page_dir / "source.html").read_text(encoding="utf-8")
         links = find_related_links(html, base)
         with_links += bool(links)
-        assert len(links) <= 20
+        assert len(links) <= 40
         assert len({link.url for link in links}) == len(links), page_dir.name
         for link in links:
             parts = urlsplit(link.url)

@@ -338,6 +338,8 @@ _DATE_TEXT = re.compile(
 )
 _SOURCE_ATTR = re.compile(r"source|publisher|provider|outlet|site-?name|origin|brand", re.I)
 _TIME_ATTR = re.compile(r"date|time|ago|published", re.I)
+MAX_LINKS = 40
+"""Links kept per page: a page may show several boxes (a stream of 15 and a list of 8)."""
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _NOT_SHOWN = frozenset(["style", "script", "noscript", "template"])
 _ITEM_TAGS = ("li", "article")
@@ -730,7 +732,7 @@ def _base_href(tree: HtmlElement, page_url: str) -> str:
 
 
 def find_related_links_in_tree(
-    tree: HtmlElement, base_url: str, *, limit: int = 20
+    tree: HtmlElement, base_url: str, *, limit: int = MAX_LINKS
 ) -> list[RelatedLink]:
     """:func:`find_related_links` on an already parsed page (the tree is not changed).
 
@@ -860,7 +862,7 @@ def strip_terminal_escapes(html: str) -> str:
     return _HTML_ESCAPES.sub("", html)
 
 
-def find_related_links(html: str, base_url: str, *, limit: int = 20) -> list[RelatedLink]:
+def find_related_links(html: str, base_url: str, *, limit: int = MAX_LINKS) -> list[RelatedLink]:
     """Find the links of a page's related-articles boxes, in page order, without duplicates.
 
     Args:
