@@ -502,6 +502,7 @@ class MainScreen(Screen[None]):
         self.status.activity = ""
         self.reload_feeds()  # the "Linked pages" feed may be new
         self.stories.reload()
+        self.fold_worker()  # the page may report an event already in the list
         opened = self.article.story
         if opened is not None and opened.id != event.from_story_id:
             # The reader moved on meanwhile: do not pull them back.
