@@ -117,19 +117,22 @@ def test_new_reports_join_an_existing_event_and_old_stories_are_left(tmp_path: P
         c = store.add_feed("http://127.0.0.1/c", "C")
         t = NOW - timedelta(days=2)
 
-        def entry(guid: str, title: str, hours: int) -> ParsedEntry:
+        def entry(guid: str, title: str, hours: int, summary: str = "") -> ParsedEntry:
             return ParsedEntry(
                 guid=guid,
                 link=f"http://127.0.0.1/{guid}",
                 title=title,
                 published=t + timedelta(hours=hours),
-                summary=f"{title}. Engineers said the Kessing bridge bearings had corroded.",
+                summary=summary or f"{title}. Engineers said the bridge bearings had corroded.",
             )
 
         def parsed(*entries: ParsedEntry) -> ParsedFeed:
             return ParsedFeed(title="x", site_url=None, entries=list(entries), format="rss")
 
-        filler = [entry(f"f{i}", f"Unrelated note number {i} on gardening", i) for i in range(30)]
+        filler = [
+            entry(f"f{i}", f"Unrelated note number {i} on gardening", i, "Seeds and soil.")
+            for i in range(30)
+        ]
         store.store_feed(
             a.id, parsed(entry("a1", "Kessing bridge to close for repairs", 0), *filler)
         )

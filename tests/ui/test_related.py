@@ -50,7 +50,7 @@ async def test_items_are_grouped_and_say_why_in_a_few_words(
         assert shown[0] == "Same story elsewhere"
         title, meta, why = shown[1].split("\n")
         assert title == "Harbour breakwater repairs approved by council"
-        assert meta.startswith("Delta · ")
+        assert meta.endswith(" · Delta")  # the age first: it is never the part cut off
         item = screen.sidebar.items[1]
         assert item is not None and why == item.reason
         # A few words: what kind of relation, and the names that make it.

@@ -35,6 +35,7 @@ from .models import (
 )
 from .pipes import ExtractWorkers, ParseWorkers
 from .store import FeedUpdate, Store, StoryFilter
+from .text import clean_text
 from .writer import BatchWriter
 
 if TYPE_CHECKING:
@@ -214,9 +215,7 @@ class Service:
             FetchError: the address cannot be fetched.
             ParseError: neither a feed nor a page that links to one.
         """
-        url = url.strip()
-        if "://" not in url:
-            url = "https://" + url
+        url = feed_address(url)
         from . import feeds as feedmod  # noqa: PLC0415 - lazy, see the imports
 
         result = self.fetcher.fetch(url, accept=FEED_ACCEPT)
@@ -845,6 +844,26 @@ class Service:
     def needs_first_run(self) -> bool:
         """True on the very first start (empty cache, never initialised)."""
         return not self.store.get_setting("initialized", False) and not self.store.feeds()
+
+
+def feed_address(text: str) -> str:
+    """What the user typed as a feed or site address, as a URL (``https://`` added).
+
+    Raises:
+        TuinewsError: the text cannot be a web address (no dot in the host, spaces), with
+            what to type instead.
+    """
+    url = text.strip()
+    shown = clean_text(url) or "(nothing)"
+    hint = "type a feed URL or a site's address (e.g. https://example.org/feed.xml)"
+    if not url or any(ch.isspace() for ch in url):
+        raise TuinewsError(f"{shown} is not a web address: {hint}")
+    if "://" not in url:
+        host = url.split("/", 1)[0].split(":", 1)[0]
+        if "." not in host and host != "localhost":
+            raise TuinewsError(f"{shown} is not a web address: {hint}")
+        url = "https://" + url
+    return url
 
 
 def iter_ids(values: Iterable[str]) -> list[int]:

@@ -186,6 +186,9 @@ class StoryFilter:
     folded: bool = False
     """One row per event: a story folded into an event whose lead this list shows is left
     out (it shows under its lead). A folded story whose lead is not in the list shows."""
+    keep_ids: tuple[int, ...] = ()
+    """Stories an unread list still shows once read (issue 17: the story being read stays in
+    the Unread view until the view is left)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -775,7 +778,11 @@ class Store:
         if flt.feed_id is not None:
             clauses.append(f"{alias}.feed_id = ?")
             params.append(flt.feed_id)
-        if flt.unread:
+        if flt.unread and flt.keep_ids:
+            marks = ",".join("?" * len(flt.keep_ids))
+            clauses.append(f"({alias}.read = 0 OR {alias}.id IN ({marks}))")
+            params.extend(flt.keep_ids)
+        elif flt.unread:
             clauses.append(f"{alias}.read = 0")
         if flt.starred:
             clauses.append(f"{alias}.starred = 1")

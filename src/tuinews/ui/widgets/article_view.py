@@ -110,7 +110,8 @@ class ArticleView(VerticalScroll, can_focus=True):
         source = clean_text((article.site_name if article else None) or story.feed_title)
         if source:
             meta.append(source)
-        author = clean_text((article.author if article else None) or story.author)
+        # The same author as the export and `tuinews read` (core.export.byline): the feed's.
+        author = clean_text(story.author or (article.author if article else None))
         if author:
             meta.append(f"by {author}")
         date = format_date(

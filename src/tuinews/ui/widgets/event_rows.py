@@ -176,11 +176,8 @@ class EventRows:
         )
 
 
-def sources_suffix(row: EventRow, *, short: bool = False) -> str:
-    """The suffix of a folded row: "+2 sources" (what the row hides, in two words), or "+2"
-    where the list is narrow and the title needs the room."""
+def sources_suffix(row: EventRow) -> str:
+    """The suffix of a folded row: "+2 sources" (what the row hides, in two words)."""
     if not row.others:
         return ""
-    if short:
-        return f"+{row.others}"
     return f"+{row.others} source" + ("s" if row.others > 1 else "")
