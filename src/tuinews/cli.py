@@ -184,6 +184,13 @@ def _run_app(config: Config, *, demo: bool) -> int:
     try:
         from .ui.app import TuinewsApp
 
+        if config.images:
+            # textual-image asks the terminal what it can draw (kitty, sixel) and its cell
+            # size when imported: that must happen before Textual takes the terminal.
+            from .ui.widgets import article_images
+
+            article_images.detect_terminal()
+
         first_run = service.needs_first_run()
         app = TuinewsApp(service, config, first_run=first_run, demo=demo)
         app.run()
@@ -366,6 +373,8 @@ def cmd_read(service, args, config) -> int:  # type: ignore[no-untyped-def]
         _out(f"*{byline}*\n")
     if article.error:
         _out(f"> (no full text: {clean_text(article.error)})\n")
+    elif article.notice:
+        _out(f"> ({clean_text(article.notice)})\n")
     _out(clean_text(article.markdown, keep_newlines=True))
     return EXIT_OK
 

@@ -20,6 +20,7 @@ The config file is optional. Example::
     fold_events = true    # one row per event: other feeds' reports of it fold in ("+2 sources")
     fold_read_together = true  # opening a folded row marks all its reports read
     theme = "textual-dark"
+    images = true         # show the article's images inline (kitty, sixel or half blocks)
 
     [export]
     dir = "~/Documents/news"   # where `e` and `tuinews export` write (default below)
@@ -64,6 +65,8 @@ class Config:
     """Processes for extraction (0: one per core)."""
     extract_timeout: float = 20.0
     theme: str | None = None
+    images: bool = True
+    """Show the article's images inline (``[reader] images = false`` turns them off)."""
     keys: dict[str, str] = field(default_factory=dict)
     """Action id -> comma-separated keys, overriding the defaults."""
     export_dir: Path = field(default_factory=lambda: default_export_dir())
@@ -157,6 +160,7 @@ def load_config(
             extract_workers=int(reader.get("extract_workers", 0)),
             extract_timeout=float(reader.get("extract_timeout", 20.0)),
             theme=reader.get("theme"),
+            images=bool(reader.get("images", True)),
             keys={str(k): str(v) for k, v in keys.items()},
             export_dir=(Path(export_dir).expanduser() if export_dir else default_export_dir()),
         )

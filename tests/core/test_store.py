@@ -285,6 +285,40 @@ def test_feed_folder_is_kept_and_cleared(store: Store) -> None:
     assert store.feed(f.id).folder is None
 
 
+def _drop_one_row_per_event(conn: sqlite3.Connection) -> None:
+    """What migration 7 (issue 13) added, so the file is what an older version wrote."""
+    conn.execute("DROP INDEX stories_event_members")
+    conn.execute("DROP INDEX stories_event_unchecked")
+    conn.execute("ALTER TABLE stories DROP COLUMN event_lead")
+    conn.execute("ALTER TABLE stories DROP COLUMN event_checked")
+
+
+def test_a_version_6_cache_gains_one_row_per_event(tmp_path: Path) -> None:
+    # Issue 13's migration on a cache written before it: stories stay, none folded yet.
+    path = tmp_path / "old.sqlite3"
+    s = Store(path)
+    f = s.add_feed("http://127.0.0.1/old-feed", "Old")
+    s.store_feed(
+        f.id,
+        ParsedFeed("Old", None, [ParsedEntry("g", "http://127.0.0.1/a", "A story")], "rss"),
+    )
+    s.close()
+    conn = sqlite3.connect(path)
+    _drop_one_row_per_event(conn)
+    conn.execute("PRAGMA user_version = 6")
+    conn.commit()
+    conn.close()
+    s = Store(path)
+    try:
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert s.count_stories(StoryFilter(folded=True)) == s.count_stories() == 1
+        (story,) = s.list_stories()
+        assert s.event_of(story.id) == [story.id]
+        assert s.stories_to_fold(datetime(2000, 1, 1, tzinfo=UTC), limit=10) == [story.id]
+    finally:
+        s.close()
+
+
 def test_a_version_3_cache_gains_folders_and_keeps_its_feeds(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     s = Store(path)
@@ -292,11 +326,10 @@ def test_a_version_3_cache_gains_folders_and_keeps_its_feeds(tmp_path: Path) -> 
     s.close()
     conn = sqlite3.connect(path)
     conn.execute("ALTER TABLE feeds DROP COLUMN folder")
-    # What migration 5 (issue 13) added, so the file is what version 3 wrote.
-    conn.execute("DROP INDEX stories_event_members")
-    conn.execute("DROP INDEX stories_event_unchecked")
-    conn.execute("ALTER TABLE stories DROP COLUMN event_lead")
-    conn.execute("ALTER TABLE stories DROP COLUMN event_checked")
+    # What the later migrations added goes too (issue 14's notice and article images).
+    conn.execute("ALTER TABLE articles DROP COLUMN notice")
+    conn.execute("DROP TABLE article_images")
+    _drop_one_row_per_event(conn)
     conn.execute("PRAGMA user_version = 3")
     conn.commit()
     conn.close()
@@ -304,5 +337,27 @@ def test_a_version_3_cache_gains_folders_and_keeps_its_feeds(tmp_path: Path) -> 
     try:
         assert s.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert s.feed(f.id).title == "Old" and s.feed(f.id).folder is None
+    finally:
+        s.close()
+
+
+def test_a_version_4_cache_gains_notices_and_images(tmp_path: Path) -> None:
+    # Issue 14's migrations on a cache written before them: the articles stay readable.
+    path = tmp_path / "old.sqlite3"
+    s = Store(path)
+    f = s.add_feed("http://127.0.0.1/old-feed", "Old")
+    s.close()
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE articles DROP COLUMN notice")
+    conn.execute("DROP TABLE article_images")
+    _drop_one_row_per_event(conn)
+    conn.execute("PRAGMA user_version = 4")
+    conn.commit()
+    conn.close()
+    s = Store(path)
+    try:
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert s.feed(f.id).title == "Old"
+        assert s.images(1) == {}
     finally:
         s.close()

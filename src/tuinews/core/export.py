@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tuinews.core.errors import ExportError
 from tuinews.core.models import Article, RelatedStory, Story
-from tuinews.core.text import clean_text, is_safe_url
+from tuinews.core.text import clean_text, is_safe_url, shown_title
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,14 @@ def export_markdown(
         escapes; titles and link texts are escaped so they cannot inject links or HTML.
     """
     has_text = article is not None and not article.error and bool(article.markdown.strip())
-    title = clean_text(story.title) or clean_text(article.title if article else None) or "Untitled"
+    title = (
+        shown_title(
+            story.title,
+            article.title if article else None,
+            [story.feed_title, (article.site_name if article else None) or ""],
+        )
+        or "Untitled"
+    )
     author = clean_text(story.author) or clean_text(article.author if article else None)
     published = story.published or (article.published if article else None)
     site = clean_text(article.site_name if article else None)
@@ -134,6 +141,8 @@ def export_markdown(
         parts.append(f"Original: [{escape_markdown(url)}]({_link_target(url)})")
 
     if has_text and article is not None:
+        if article.notice:
+            parts.append(f"*Note: {escape_markdown(article.notice)}.*")
         parts.append(clean_text(article.markdown, keep_newlines=True))
     else:
         reason = clean_text(article.error) if article is not None and article.error else ""

@@ -182,6 +182,16 @@ class MainScreen(Screen[None]):
             self.article = article
             """Its article as fetched and extracted."""
 
+    class ImagesReady(Message):
+        """A story's images were fetched (or read from the cache) and decoded."""
+
+        def __init__(self, story_id: int, images: list[tuple[str, Any]]) -> None:
+            super().__init__()
+            self.story_id = story_id
+            """The story."""
+            self.images = images
+            """(URL, decoded image) in the order of the article."""
+
     class ArticleFailed(Message):
         """A story's page could not be fetched."""
 
@@ -448,9 +458,9 @@ class MainScreen(Screen[None]):
         # thread; that case (and the network) goes to the worker.
         if fetched is not None:
             source = "summary" if fetched.error else "network"
-            await self.article.show(
-                ArticleState(story, fetched, source, fetched.error), scroll_y=scroll_y
-            )
+            fetched_state = ArticleState(story, fetched, source, fetched.error)
+            await self.article.show(fetched_state, scroll_y=scroll_y)
+            self.show_images(fetched_state)
         elif self.service.store.article(story.id) is not None:
             article = self.service.cached_article(story.id)
             state = ArticleState(
@@ -460,6 +470,7 @@ class MainScreen(Screen[None]):
                 article.error if article else None,
             )
             await self.article.show(state, scroll_y=scroll_y)
+            self.show_images(state)
         else:
             await self.article.show(ArticleState(story, None, "loading"), scroll_y=scroll_y)
             self.fetch_article(story.id)
@@ -499,12 +510,40 @@ class MainScreen(Screen[None]):
             return
         article = event.article
         source = "summary" if article.error else "network"
-        await self.article.show(
-            ArticleState(current.story, article, source, article.error),
-            scroll_y=self.article.scroll_y,
-        )
+        state = ArticleState(current.story, article, source, article.error)
+        await self.article.show(state, scroll_y=self.article.scroll_y)
+        self.show_images(state)
         # A page may link to stories that are in the cache: recompute with its links.
         self.find_related(event.story_id)
+
+    def show_images(self, state: ArticleState) -> None:
+        """Fetch (or read from the cache) and show the article's images, in the background;
+        nothing when ``[reader] images = false`` or the story has no full text."""
+        config = getattr(self.app, "config", None)
+        if config is None or not config.images or state.article is None or state.error:
+            return
+        self.load_images(state.story.id)
+
+    @work(thread=True, exclusive=True, group="images", exit_on_error=False)
+    def load_images(self, story_id: int) -> None:
+        """The article's images: fetched and kept with the article, decoded, in a thread."""
+        from tuinews.ui.widgets.article_images import decode_images
+
+        images = self.service.article_images(story_id)
+        if not images or get_current_worker().is_cancelled:
+            return
+        decoded = decode_images(images)
+        if decoded and not get_current_worker().is_cancelled:
+            self.post_message(self.ImagesReady(story_id, decoded))
+
+    @on(ImagesReady)
+    async def mount_article_images(self, event: ImagesReady) -> None:
+        from tuinews.ui.widgets.article_images import mount_images
+
+        current = self.article.state
+        if current is None or current.story.id != event.story_id:
+            return
+        await mount_images(self.article.body, event.images)
 
     @on(ArticleFailed)
     async def show_fetch_error(self, event: ArticleFailed) -> None:
