@@ -31,6 +31,22 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _fresh_related_caches() -> None:
+    """Each test module starts with the related module's word caches empty, as a fresh app
+    does: they are process-wide, and the idf of a term depends on the words seen before it
+    was computed (the English prior of a term is the highest among its words seen so far), so
+    one module's words must not change another module's rankings."""
+    from tuinews.core import related
+
+    related._STEMS.clear()
+    related._KEY_TERMS.clear()
+    related._EVENT_TERMS.clear()
+    related._TERM_PRIOR.clear()
+    with related._FREQUENCIES_LOCK:
+        related._FREQUENCIES.clear()
+
+
 @pytest.fixture
 def server() -> Iterator[LoopbackServer]:
     """A real HTTP server on 127.0.0.1, stopped after the test."""

@@ -196,6 +196,7 @@ def _service(config: Config):  # type: ignore[no-untyped-def]
         limits=limits,
         extract_workers=config.extract_workers,
         extract_timeout=config.extract_timeout,
+        prefetch_limit=config.prefetch_limit,
     )
     for refused in service.store.set_hide_rules(config.hide):
         log.warning("[filters] hide: %s", refused)

@@ -16,6 +16,9 @@ The config file is optional. Example::
 
     [reader]
     prefetch = false      # fetch full text of new stories on every refresh
+    prefetch_limit = 200  # pages per refresh at most (new stories, then the newest without text)
+    fold_events = true    # one row per event: other feeds' reports of it fold in ("+2 sources")
+    fold_read_together = true  # opening a folded row marks all its reports read
     theme = "textual-dark"
     images = true         # show the article's images inline (kitty, sixel or half blocks)
 
@@ -65,6 +68,12 @@ class Config:
     total_timeout: float = 60.0
     max_bytes: int = 20 * 1024 * 1024
     prefetch: bool = False
+    prefetch_limit: int = 200
+    """Pages one refresh prefetches at most: its new stories, then the newest without text."""
+    fold_events: bool = True
+    """One row per event in the story list: reports of one event from other feeds fold in."""
+    fold_read_together: bool = True
+    """Opening a folded row marks every report in it read (False: only the one opened)."""
     extract_workers: int = 0
     """Processes for extraction (0: one per core)."""
     extract_timeout: float = 20.0
@@ -182,6 +191,9 @@ def load_config(
             total_timeout=float(network.get("total_timeout", 60.0)),
             max_bytes=int(float(network.get("max_size_mb", 20)) * 1024 * 1024),
             prefetch=bool(reader.get("prefetch", False)),
+            prefetch_limit=int(reader.get("prefetch_limit", 200)),
+            fold_events=bool(reader.get("fold_events", True)),
+            fold_read_together=bool(reader.get("fold_read_together", True)),
             extract_workers=int(reader.get("extract_workers", 0)),
             extract_timeout=float(reader.get("extract_timeout", 20.0)),
             theme=reader.get("theme"),

@@ -288,7 +288,7 @@ def test_real_pages_only_article_links() -> None:
         html = (page_dir / "source.html").read_text(encoding="utf-8")
         links = find_related_links(html, base)
         with_links += bool(links)
-        assert len(links) <= 20
+        assert len(links) <= 40
         assert len({link.url for link in links}) == len(links), page_dir.name
         for link in links:
             parts = urlsplit(link.url)
@@ -302,3 +302,219 @@ def test_real_pages_only_article_links() -> None:
     # Measured: 25 of the 130 pages have a related box we recognise (aclu, citylab,
     # heise, wikia, yahoo...). Far fewer would mean the finder broke.
     assert with_links >= 15
+
+
+# -- boxes as a person sees them (issue 13) -------------------------------------------------------
+
+
+def test_plain_related_stories_aside_with_source_and_age() -> None:
+    # The shape two small sites outside the project used: no article-like URLs, no classes
+    # on the details, the outlet and the age as plain text.
+    html = page(
+        "<aside class='related-stories'><h2>Related stories</h2><ul>"
+        "<li><a href='/news/bridge-repairs'>Bridge repairs begin</a> Valley Courier"
+        " \u00b7 2 hours ago</li>"
+        "<li><a href='https://other.example/story/ferry'>Ferry returns</a>"
+        " <span>Harbour Herald</span>, <span>3 days ago</span></li>"
+        "<li><a href='/local/r~8fa032ba3add11ec8a900cc47ab5f122/'>Night buses return</a></li>"
+        "</ul></aside>"
+    )
+    links = find_related_links(html, PAGE_URL)
+    assert [(link.url, link.title, link.source, link.published) for link in links] == [
+        (
+            "https://www.news.example/news/bridge-repairs",
+            "Bridge repairs begin",
+            "Valley Courier",
+            "2 hours ago",
+        ),
+        ("https://other.example/story/ferry", "Ferry returns", "Harbour Herald", "3 days ago"),
+        (
+            "https://www.news.example/local/r~8fa032ba3add11ec8a900cc47ab5f122/",
+            "Night buses return",
+            None,
+            None,
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "À lire aussi",
+        "Sur le même sujet",
+        "Noticias relacionadas",
+        "Leia também",
+        "Leggi anche",
+        "Mehr zum Thema",
+        "Das könnte Sie auch interessieren",
+        "Lees ook",
+        "Související články",
+        "Czytaj także",
+        "Читайте также",
+        "相关新闻",
+        "関連記事",
+        "관련 기사",
+        "اقرأ أيضا",
+        "Baca juga",
+        "Similar articles",
+        "You may like",
+        "More like this",
+    ],
+)
+def test_box_headings_in_many_languages(heading: str) -> None:
+    html = page(
+        f"<div><h3>{heading}</h3><ul>"
+        "<li><a href='/2026/11/18/ferry-fares-rise-again'>Ferry fares rise again</a></li>"
+        "</ul></div>"
+    )
+    assert urls(html) == ["https://www.news.example/2026/11/18/ferry-fares-rise-again"]
+
+
+@pytest.mark.parametrize(
+    "class_name", ["articulos-relacionados", "mehr-zum-thema", "lire-aussi", "similar_posts"]
+)
+def test_box_classes_in_many_languages(class_name: str) -> None:
+    html = page(
+        f"<div class='{class_name}'><a href='/2026/11/18/ferry-fares-rise-again'>Ferry fares</a>"
+        "</div>"
+    )
+    assert urls(html) == ["https://www.news.example/2026/11/18/ferry-fares-rise-again"]
+
+
+def test_see_also_section_with_a_block_between_heading_and_list() -> None:
+    # A wiki's "See also": the heading, a portal box, then the list, then the next section.
+    html = (
+        "<html><body><div class='content'><h2>History</h2>"
+        f"{BODY}<h2>See also</h2><div class='portal'><a href='/wiki/Portal:Harbours'>"
+        "Harbours portal</a></div><ul><li><a href='/wiki/Sea_wall'>Sea wall</a></li>"
+        "<li><a href='/wiki/Breakwater_(structure)'>Breakwater (structure)</a></li></ul>"
+        "<h2>References</h2><ul><li><a href='/wiki/Harbour_Act_1910'>Harbour Act</a></li></ul>"
+        "</div></body></html>"
+    )
+    assert urls(html, "https://wiki.example/wiki/Harbour") == [
+        "https://wiki.example/wiki/Sea_wall",
+        "https://wiki.example/wiki/Breakwater_(structure)",
+    ]
+
+
+def test_box_headings_that_name_ads_or_searches_are_not_boxes() -> None:
+    for heading in ("Related Ads", "Related searches", "Recommended products"):
+        html = page(
+            f"<div class='rail'><h3>{heading}</h3><ul><li>"
+            "<a href='/2026/11/18/ferry-fares-rise-again'>Ferry fares rise again</a></li></ul></div>"
+        )
+        assert urls(html) == [], heading
+
+
+def test_ad_network_anchor_class_is_a_box_unless_it_shows_paid_links() -> None:
+    own = (
+        "<aside class='related more-on-this-story js-outbrain-anchor'><h2>More on this story</h2>"
+        "<a href='/2026/11/18/ferry-fares-rise-again'>Ferry fares rise again</a></aside>"
+    )
+    paid = (
+        "<div class='taboola trc_related_container'><span>Sponsored Links</span>"
+        "<a href='https://shop.example/2026/11/18/buy-this-gadget-now'>Best gadget ever</a></div>"
+    )
+    assert urls(page(own)) == ["https://www.news.example/2026/11/18/ferry-fares-rise-again"]
+    assert urls(page(paid)) == []
+
+
+def test_site_wide_lists_are_not_related_boxes() -> None:
+    html = page(
+        "<section class='leftrailmodule--trending'><div class='js_related-module'>"
+        "<a href='/2026/11/18/ferry-fares-rise-again'>Ferry fares rise again</a></div></section>"
+        "<div class='most-read related'><a href='/2026/11/17/a-most-read-story'>Most read</a></div>"
+    )
+    assert urls(html) == []
+
+
+def test_section_links_beside_stories_are_left_out() -> None:
+    html = page(
+        "<div class='recommended-reads'><h2>Recommended reads</h2>"
+        "<div><a href='/marketing/customer-data/'>Customer Data Management</a>"
+        "<a href='/marketing/customer-data/guest-article/first-party-data'>First-party data</a>"
+        "</div></div>"
+    )
+    assert urls(html) == [
+        "https://www.news.example/marketing/customer-data/guest-article/first-party-data"
+    ]
+
+
+def test_classes_on_html_and_body_do_not_hide_the_page() -> None:
+    # Sites put feature flags on <html>/<body> ("flag-unfollowComments-on", "f_ads_on").
+    html = (
+        page(
+            "<aside class='related'><a href='/2026/11/18/ferry-fares-rise-again'>Ferry</a></aside>"
+        )
+        .replace("<html>", "<html class='flag-comments-on'>")
+        .replace("<body>", "<body class='f_ads_controller_on'>")
+    )
+    assert urls(html) == ["https://www.news.example/2026/11/18/ferry-fares-rise-again"]
+
+
+# -- hand-labelled real pages: precision and recall ------------------------------------------------
+
+LABELS = Path(__file__).resolve().parents[1] / "data"
+
+
+def _score(name: str):  # type: ignore[no-untyped-def]
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from related_boxes import score
+
+    return score(LABELS / name, READABILITY)
+
+
+def test_tune_pages_precision_and_recall() -> None:
+    """The 44 TUNE pages (labelled by us, tuned on): a regression guard, not the result."""
+    if not READABILITY.is_dir():
+        pytest.skip("../shared/data is absent (a user's clone): real pages not available")
+    result = _score("related_boxes_tune.json")
+    assert result.pages == 44
+    assert result.recall >= 0.9, result.misses
+    assert result.precision >= 0.9, result.extras
+
+
+def test_held_out_pages_precision_and_recall() -> None:
+    """The 86 TEST pages, labelled by a separate labeller and never tuned on.
+
+    Issue 13's target is 0.9 for both, and it is NOT met: the first measurement (commit
+    93513f1) gave precision 0.608 and recall 0.533; after general rules taken from the
+    labeller's README (inline "Related:" lines, "More from ...", hidden blocks, third-party
+    widgets) 0.642 and 0.626. The bounds below guard that level against regressions; they
+    are not the target.
+    """
+    if not READABILITY.is_dir():
+        pytest.skip("../shared/data is absent (a user's clone): real pages not available")
+    if not (LABELS / "related_boxes_test.json").is_file():
+        pytest.skip("tests/data/related_boxes_test.json is absent")
+    result = _score("related_boxes_test.json")
+    assert result.pages == 86
+    assert result.recall >= 0.6
+    assert result.precision >= 0.6
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "<div class='box-title'>Related stories</div>",
+        "<span><b>Lire aussi</b></span>",
+        "<p class='label'>More on this story</p>",
+        "<strong>Noticias relacionadas</strong>",
+    ],
+)
+def test_box_titled_by_a_plain_element(title: str) -> None:
+    html = page(
+        f"<div class='rail'>{title}<ul>"
+        "<li><a href='/news/ferry-fares'>Ferry fares rise again</a></li></ul></div>"
+    )
+    assert urls(html) == ["https://www.news.example/news/ferry-fares"]
+
+
+def test_read_more_buttons_do_not_title_boxes() -> None:
+    html = page(
+        "<div class='teaser'><span class='button'>Read more</span>"
+        "<a href='/news/ferry-fares'>Ferry fares rise again</a></div>"
+    )
+    assert urls(html) == []

@@ -226,6 +226,76 @@ def test_prefetch_keeps_every_page_and_says_why_one_has_no_article(
     assert service.fetch_articles(list(ids.values())) == (0, 1)
 
 
+def test_prefetch_after_add_covers_stories_already_stored(
+    service: Service, server: LoopbackServer
+) -> None:
+    # Issue 13: `tuinews add URL` then `tuinews refresh --prefetch` fetched no page at all,
+    # since the add had stored every story and the refresh brought "0 new stories".
+    items = [(f"g{i}", f"Item {i}", server.url(f"/p{i}")) for i in range(6)]
+    server.routes["/feed"] = Route(rss("Loop", items), etag=True)
+    for i in range(6):
+        server.routes[f"/p{i}"] = Route(page(f"Item {i}"), content_type="text/html")
+    feed, new = service.add_feed(server.url("/feed"))
+    assert new == 6 and sum(server.hits[f"/p{i}"] for i in range(6)) == 0
+    service.prefetch_limit = 4
+    summary = service.refresh(prefetch=True)
+    assert summary.new_stories == 0 and summary.count("unchanged") == 1
+    assert (summary.articles_fetched, summary.articles_failed) == (4, 0)
+    # Newest first: items 5, 4, 3, 2 (the feed's dates grow with the index).
+    assert [server.hits[f"/p{i}"] for i in range(6)] == [0, 0, 1, 1, 1, 1]
+    # The next prefetch takes the rest and fetches nothing twice.
+    again = service.refresh(prefetch=True)
+    assert (again.articles_fetched, again.articles_failed) == (2, 0)
+    assert [server.hits[f"/p{i}"] for i in range(6)] == [1] * 6
+    assert service.refresh(prefetch=True).articles_fetched == 0
+    # A feed without prefetch, refreshed without --prefetch, fetches no page.
+    other = [("o1", "Other", server.url("/o1"))]
+    server.routes["/other"] = Route(rss("Other", other))
+    server.routes["/o1"] = Route(page("Other"), content_type="text/html")
+    service.add_feed(server.url("/other"))
+    assert service.refresh().articles_fetched == 0 and server.hits["/o1"] == 0
+    # Stories of a feed marked for prefetch are covered by a plain refresh.
+    service.store.set_feed_prefetch(feed.id, False)
+    service.store.set_feed_prefetch(service.find_feed("Other").id, True)
+    assert service.refresh().articles_fetched == 1 and server.hits["/o1"] == 1
+
+
+def test_links_of_the_related_box_are_kept_however_the_page_is_opened(
+    service: Service, server: LoopbackServer
+) -> None:
+    # Issue 13: kept with the article when the page is read (`tuinews read`, the app) and
+    # when a related link is opened, not only in a prefetch.
+    box = (
+        '<aside class="related-stories"><h2>Related stories</h2><ul>'
+        '<li><a href="/news/ferry-fares">Ferry fares rise</a> Quay Post · 2 hours ago</li>'
+        '<li><a href="/news/night-buses">Night buses return</a></li></ul></aside>'
+    )
+    body = page("Bridge closes").replace(b"<footer>", box.encode() + b"<footer>")
+    server.routes["/feed"] = Route(rss("Loop", [("g", "Bridge closes", server.url("/bridge"))]))
+    server.routes["/bridge"] = Route(body, content_type="text/html")
+    server.routes["/news/ferry-fares"] = Route(page("Ferry fares rise"), content_type="text/html")
+    service.store.add_feed(server.url("/feed"))
+    service.refresh()
+    (story,) = service.list_stories()
+    article = service.fetch_article(story.id)  # what `tuinews read` and the app call
+    expected = [
+        (server.url("/2026/06/other-story"), "Another story about the quay", None, None),
+        (server.url("/news/ferry-fares"), "Ferry fares rise", "Quay Post", "2 hours ago"),
+        (server.url("/news/night-buses"), "Night buses return", None, None),
+    ]
+    got = [(x.url, x.title, x.source, x.published) for x in article.related_links]
+    assert got == expected
+    stored = service.store.article(story.id)
+    assert stored is not None
+    assert [(x.url, x.title, x.source, x.published) for x in stored.related_links] == expected
+    # A related page opened from the sidebar keeps its own box too.
+    linked, _ = service.open_link(server.url("/news/ferry-fares"), "Ferry fares rise")
+    kept = service.store.article(linked.id)
+    assert kept is not None and [x.url for x in kept.related_links] == [
+        server.url("/2026/06/other-story")
+    ]
+
+
 def test_refresh_can_be_cancelled(service: Service, server: LoopbackServer) -> None:
     for i in range(5):
         server.routes[f"/f{i}"] = Route(rss(f"F{i}", [(f"g{i}", "x", server.url("/x"))]))

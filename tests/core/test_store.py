@@ -285,6 +285,40 @@ def test_feed_folder_is_kept_and_cleared(store: Store) -> None:
     assert store.feed(f.id).folder is None
 
 
+def _drop_one_row_per_event(conn: sqlite3.Connection) -> None:
+    """What migration 8 (issue 13) added, so the file is what an older version wrote."""
+    conn.execute("DROP INDEX stories_event_members")
+    conn.execute("DROP INDEX stories_event_unchecked")
+    conn.execute("ALTER TABLE stories DROP COLUMN event_lead")
+    conn.execute("ALTER TABLE stories DROP COLUMN event_checked")
+
+
+def test_a_version_7_cache_gains_one_row_per_event(tmp_path: Path) -> None:
+    # Issue 13's migration on a cache written before it: stories stay, none folded yet.
+    path = tmp_path / "old.sqlite3"
+    s = Store(path)
+    f = s.add_feed("http://127.0.0.1/old-feed", "Old")
+    s.store_feed(
+        f.id,
+        ParsedFeed("Old", None, [ParsedEntry("g", "http://127.0.0.1/a", "A story")], "rss"),
+    )
+    s.close()
+    conn = sqlite3.connect(path)
+    _drop_one_row_per_event(conn)
+    conn.execute("PRAGMA user_version = 7")
+    conn.commit()
+    conn.close()
+    s = Store(path)
+    try:
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert s.count_stories(StoryFilter(folded=True)) == s.count_stories() == 1
+        (story,) = s.list_stories()
+        assert s.event_of(story.id) == [story.id]
+        assert s.stories_to_fold(datetime(2000, 1, 1, tzinfo=UTC), limit=10) == [story.id]
+    finally:
+        s.close()
+
+
 def test_a_version_3_cache_gains_folders_and_keeps_its_feeds(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     s = Store(path)
@@ -299,6 +333,7 @@ def test_a_version_3_cache_gains_folders_and_keeps_its_feeds(tmp_path: Path) -> 
     # What the later migrations added goes too (issue 14's notice and article images).
     conn.execute("ALTER TABLE articles DROP COLUMN notice")
     conn.execute("DROP TABLE article_images")
+    _drop_one_row_per_event(conn)
     # And issue 16's sync tables.
     for table in ("sync_feeds", "sync_items", "sync_outbox", "sync_state"):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
@@ -326,6 +361,7 @@ def test_a_version_4_cache_gains_notices_and_images(tmp_path: Path) -> None:
     for column in ("refresh_interval", "server_interval", "failures", "present_ids"):
         conn.execute(f"ALTER TABLE feeds DROP COLUMN {column}")
     conn.execute("DROP TABLE saved_searches")
+    _drop_one_row_per_event(conn)
     # And issue 16's sync tables.
     for table in ("sync_feeds", "sync_items", "sync_outbox", "sync_state"):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
@@ -347,8 +383,9 @@ def test_a_migration_that_fails_is_a_store_error_and_changes_nothing(tmp_path: P
     path = tmp_path / "odd.sqlite3"
     Store(path).close()
     conn = sqlite3.connect(path)
-    conn.execute("ALTER TABLE feeds DROP COLUMN present_ids")
-    conn.execute("DROP TABLE saved_searches")
+    # The last migration (issue 13's) adds event_lead, then meets event_checked already there.
+    conn.execute("DROP INDEX stories_event_members")
+    conn.execute("ALTER TABLE stories DROP COLUMN event_lead")
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
     conn.commit()
     conn.close()
@@ -357,7 +394,7 @@ def test_a_migration_that_fails_is_a_store_error_and_changes_nothing(tmp_path: P
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION - 1
-        columns = {r[1] for r in conn.execute("PRAGMA table_info(feeds)")}
-        assert "present_ids" not in columns  # the failed migration was rolled back whole
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(stories)")}
+        assert "event_lead" not in columns  # the failed migration was rolled back whole
     finally:
         conn.close()

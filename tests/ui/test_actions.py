@@ -74,7 +74,12 @@ async def test_refresh_progress_rereads_the_lists_a_few_times_a_second(
 
 
 async def test_palette_hints_follow_the_keymap(service: Service, tmp_path: Path) -> None:
-    config = Config(data_dir=tmp_path, config_file=tmp_path / "c.toml", keys={"toggle_star": "x"})
+    config = Config(
+        data_dir=tmp_path,
+        config_file=tmp_path / "c.toml",
+        keys={"toggle_star": "x"},
+        fold_events=False,
+    )
     app = TuinewsApp(service, config)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+p")

@@ -86,7 +86,12 @@ def test_main_layout_snapshot(snap_compare, tmp_path) -> None:  # type: ignore[n
     old = datetime(2020, 3, 4, 12, 0, tzinfo=UTC)
     add_feed(service, "Harbour Herald", [f"Ferry story {i}" for i in range(8)], start=old)
     add_feed(service, "Valley Courier", ["[bold]Not bold[/bold] title", "Second"], start=old)
-    config = Config(data_dir=tmp_path, config_file=tmp_path / "none.toml", theme="textual-dark")
+    config = Config(
+        data_dir=tmp_path,
+        config_file=tmp_path / "none.toml",
+        theme="textual-dark",
+        fold_events=False,
+    )
     try:
         app = TuinewsApp(service, config, now=lambda: datetime(2026, 3, 4, tzinfo=UTC))
         assert snap_compare(app, terminal_size=(120, 30))

@@ -167,7 +167,12 @@ async def test_wide_terminal_uses_the_width(app: TuinewsApp) -> None:
 
 
 async def test_keys_are_remappable_from_config(service: Service, tmp_path: Path) -> None:
-    config = Config(data_dir=tmp_path, config_file=tmp_path / "c.toml", keys={"next_story": "x"})
+    config = Config(
+        data_dir=tmp_path,
+        config_file=tmp_path / "c.toml",
+        keys={"next_story": "x"},
+        fold_events=False,
+    )
     app = TuinewsApp(service, config)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = main_screen(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -198,6 +199,8 @@ async def test_export_goes_to_the_configured_folder_shown_in_the_dialog(
     (tmp_path / "config.toml").write_text(f'[export]\ndir = "{folder}"\n', encoding="utf-8")
     config = load_config(data_dir=tmp_path)
     assert config.export_dir == folder
+    # One row per story: the fixture's "Alpha story 0" and "Beta story 0" fold into one event.
+    config = dataclasses.replace(config, fold_events=False)
     app = TuinewsApp(service, config)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("e")
@@ -266,7 +269,7 @@ async def test_related_sidebar_opens_a_cached_story_and_back_returns(
         prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
         assert prompts[0] == "Same story elsewhere"
         assert prompts[1].startswith("Harbour breakwater repairs approved by council\n")
-        assert prompts[1].endswith(" · Delta")
+        assert prompts[1].split("\n")[1].endswith(" · Delta")
         options.focus()
         options.highlighted = 1
         await pilot.press("enter")

@@ -97,7 +97,12 @@ def snap_service(tmp_path: Path) -> Iterator[Service]:
 
 
 def snap_app(service: Service, tmp_path: Path) -> TuinewsApp:
-    config = Config(data_dir=tmp_path, config_file=tmp_path / "none.toml", theme="textual-dark")
+    config = Config(
+        data_dir=tmp_path,
+        config_file=tmp_path / "none.toml",
+        theme="textual-dark",
+        fold_events=False,
+    )
     return TuinewsApp(service, config, now=lambda: FROZEN, timezone=UTC)
 
 

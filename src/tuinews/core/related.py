@@ -23,7 +23,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from .errors import NotFoundError
@@ -305,6 +305,39 @@ def _set_similarity(a: set[str], b: set[str], idf: dict[str, float]) -> float:
     return shared / (norm_a * norm_b)
 
 
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+NUMBER_CONFLICT_FACTOR = 0.5
+"""Two titles that both give figures and share none ("CEO sells $91,750" / "CEO sells
+$53,170,714", "calendar, Aug. 9-16" / "Aug. 23-30") are usually two events of one series."""
+
+
+def _title_numbers(title: str) -> frozenset[str]:
+    return frozenset(n.replace(",", "").rstrip(".") for n in _NUMBER.findall(title))
+
+
+def _event_factor(a: _Doc, b: _Doc) -> float:
+    """What the word overlap of two stories is worth as one event (1.0, or less when their
+    titles' figures disagree)."""
+    na, nb = _title_numbers(a.title), _title_numbers(b.title)
+    if na and nb and not na & nb:
+        return NUMBER_CONFLICT_FACTOR
+    return 1.0
+
+
+def _without_boilerplate(vocab: _Vocabulary, sets: dict[int, set[str]]) -> None:
+    """Drop from each event word set the words most of the cache's stories hold ("summary",
+    a feed's sign-off): the English prior can make them look rare in a small cache, and two
+    stories that share only those are not one event."""
+    n = vocab.freq.n
+    if n < 4:
+        return
+    df = vocab.freq.df
+    limit = n // 2
+    for terms in sets.values():
+        common = {t for t in terms if df.get(t, 0) > limit}
+        terms -= common
+
+
 def _within_window(a: _Doc, b: _Doc) -> bool:
     ta, tb = a.time, b.time
     return ta is None or tb is None or abs(ta - tb) <= SAME_STORY_WINDOW
@@ -378,7 +411,7 @@ def _profile(vocab: _Vocabulary, doc: _Doc) -> _Profile:
 
 def _same_story(
     store: Store, vocab: _Vocabulary, doc: _Doc, profile: _Profile, candidates: dict[int, _Doc]
-) -> list[tuple[_Doc, float]]:
+) -> list[tuple[_Doc, float, list[str]]]:
     """Stories of other feeds that report the same event, most similar first."""
     own = _event_terms(vocab, doc)
     # The title's distinctive words find the other reports; its common words would only make
@@ -403,10 +436,36 @@ def _same_story(
     vocab.learn(set().union(*leads.values()))
     sets = {sid: set(vocab.event_terms(words)) for sid, words in leads.items()}
     idf = vocab.idf(own.union(*sets.values()))
-    scored = [(c, _set_similarity(own, sets[c.story.id], idf)) for c in pool]
-    same = [(c, s) for c, s in scored if s >= SAME_STORY_THRESHOLD]
+    both = {**sets, doc.story.id: own}
+    _without_boilerplate(vocab, both)
+    scored = [
+        (c, _set_similarity(own, sets[c.story.id], idf) * _event_factor(doc, c)) for c in pool
+    ]
+    shown = _shown_words(doc, leads_words=_words(doc.lead()))
+    same = [
+        (c, s, _top_shared(own & sets[c.story.id], idf, shown))
+        for c, s in scored
+        if s >= SAME_STORY_THRESHOLD
+    ]
     same.sort(key=lambda x: (-x[1], x[0].story.id))
     return same
+
+
+def _shown_words(doc: _Doc, leads_words: list[str]) -> dict[str, str]:
+    """Index term -> the word of the open story it came from (to say it in a reason)."""
+    shown: dict[str, str] = {}
+    for word in leads_words:
+        term = _EVENT_TERMS.get(word, "")
+        if term and term not in shown:
+            shown[term] = word
+    return shown
+
+
+def _top_shared(shared: set[str], idf: dict[str, float], shown: dict[str, str]) -> list[str]:
+    """The two most distinctive words two reports share, as the open story writes them."""
+    # Names read better than figures ("kessing, bearings", not "12, bearings").
+    best = sorted(shared, key=lambda t: (t.isdigit(), -idf.get(t, 0.0), t))
+    return [shown.get(t, t) for t in best[:2]]
 
 
 def _topic_candidates(
@@ -493,6 +552,11 @@ def _page_links(store: Store, doc: _Doc) -> list[RelatedStory]:
     return out
 
 
+def same_event_reason(shared: Sequence[str]) -> str:
+    """Why a story is the same event, in a few words: "same event: kessing, bridge"."""
+    return "same event: " + ", ".join(shared) if shared else "same event"
+
+
 def _item(group: str, doc: _Doc, score: float, reason: str) -> RelatedStory:
     s = doc.story
     return RelatedStory(
@@ -531,24 +595,24 @@ def related_stories(store: Store, story_id: int, *, limit: int = 10) -> list[Rel
     same = _same_story(store, vocab, doc, profile, candidates)
     page = _page_links(store, doc)
     page_ids = {p.story_id for p in page if p.story_id is not None}
-    exclude = {story_id} | {c.story.id for c, _ in same} | page_ids
+    exclude = {story_id} | {c.story.id for c, _, _ in same} | page_ids
     if len(candidates.keys() - exclude) < limit:
         candidates.update(
             _topic_candidates(store, vocab, profile, exclude | candidates.keys(), more=True)
         )
     topic = _topic(vocab, doc, profile, candidates, exclude)
 
-    same_score = {c.story.id: s for c, s in same}
+    same_score = {c.story.id: s for c, s, _ in same}
     # A page link to the same event stays in "page", and says it is the same event.
     page = [
-        replace(p, reason=f"{p.reason}; same event ({same_score[p.story_id]:.2f})")
+        replace(p, reason=f"{p.reason}; same event", score=round(same_score[p.story_id], 4))
         if p.story_id in same_score
         else p
         for p in page
     ]
     same_items = [
-        _item("same", c, s, f"same event: similar title and lead ({s:.2f})")
-        for c, s in same
+        _item("same", c, s, same_event_reason(words))
+        for c, s, words in same
         if c.story.id not in page_ids
     ]
     topic_items = [_item("topic", c, s, "shared: " + ", ".join(w)) for c, s, w in topic]
@@ -584,13 +648,74 @@ def similar_stories(
     return [_item("topic", c, s, "shared: " + ", ".join(w)) for c, s, w in topic[:limit]]
 
 
-def same_story_groups(store: Store, story_ids: Sequence[int]) -> dict[int, list[int]]:
+def event_candidates(store: Store, story_ids: Sequence[int], *, limit: int) -> list[int]:
+    """Stories that may report the same event as one of ``story_ids``: for each, the stories
+    whose titles share its most distinctive title words (one full-text query each)."""
+    docs = _load_docs(store, list(story_ids), body_words=0)
+    if not docs:
+        return []
+    vocab = _Vocabulary(store)
+    titles = {sid: vocab.key_terms(d.title_words) for sid, d in docs.items()}
+    df_cap = max(50, vocab.freq.n // 100)
+    terms = set().union(*titles.values())
+    vocab.idf(terms)  # fills the document frequencies
+    df = vocab.freq.df
+    shown: dict[str, str] = {}
+    for d in docs.values():
+        for word in d.title_words:
+            if (term := _KEY_TERMS.get(word, "")) and term not in shown:
+                shown[term] = word
+    found: list[int] = []
+    for terms_of in titles.values():
+        rare = sorted(
+            (t for t in dict.fromkeys(terms_of) if 1 < df.get(t, 0) <= df_cap),
+            key=lambda t: (df.get(t, 0), t),
+        )[:TITLE_QUERY_TERMS]
+        if len(rare) < 2:
+            continue  # one shared word is never an event
+        found += store.stories_matching_any(
+            [shown[t] for t in rare], limit=limit, title_weight=4.0, titles_only=True
+        )
+    return list(dict.fromkeys(found))
+
+
+def same_event_scores(store: Store, pairs: Sequence[tuple[int, int]]) -> list[float | None]:
+    """The same-event score of each pair of stories, as folding and the sidebar compute it:
+    the IDF-weighted cosine of the event words of title and lead; None when the two were
+    published too far apart to be one event (or a story is missing). Feeds are not looked at
+    (folding only folds stories of different feeds). For benchmarks and threshold tuning.
+    """
+    ids = list(dict.fromkeys(i for pair in pairs for i in pair))
+    docs = _load_docs(store, ids, body_words=LEAD_WORDS * 2)
+    vocab = _Vocabulary(store)
+    leads = {sid: _words(d.lead()) for sid, d in docs.items()}
+    vocab.learn(set().union(*leads.values()) if leads else set())
+    sets = {sid: set(vocab.event_terms(words)) for sid, words in leads.items()}
+    idf = vocab.idf(set().union(*sets.values()) if sets else set())
+    _without_boilerplate(vocab, sets)
+    out: list[float | None] = []
+    for a, b in pairs:
+        if a not in docs or b not in docs or not _within_window(docs[a], docs[b]):
+            out.append(None)
+        else:
+            out.append(_set_similarity(sets[a], sets[b], idf) * _event_factor(docs[a], docs[b]))
+    return out
+
+
+def same_story_groups(
+    store: Store, story_ids: Sequence[int], *, focus: Iterable[int] | None = None
+) -> dict[int, list[int]]:
     """Fold near-duplicates among ``story_ids``: the same event from different feeds.
 
     Returns one entry per group of two or more: the group's first id (in the order given) maps
     to all its ids in that order. Ids in no group are left out. Only the given stories are
     compared (a page of the story list), so this costs one query and no per-story search.
+
+    Args:
+        focus: compare only pairs with at least one of these (the stories folding looks at
+            for the first time: the others were compared with each other before).
     """
+    focused = None if focus is None else set(focus)
     docs = _load_docs(store, list(dict.fromkeys(story_ids)), body_words=LEAD_WORDS * 2)
     if len(docs) < 2:
         return {}
@@ -600,6 +725,7 @@ def same_story_groups(store: Store, story_ids: Sequence[int]) -> dict[int, list[
     vocab.learn(set().union(*leads.values()))
     sets = {sid: set(vocab.event_terms(words)) for sid, words in leads.items()}
     idf = vocab.idf(set().union(*sets.values()))
+    _without_boilerplate(vocab, sets)
     squares = {sid: {t: idf[t] ** 2 for t in terms} for sid, terms in sets.items()}
     norms = {sid: math.sqrt(sum(sq.values())) or 1.0 for sid, sq in squares.items()}
     # Compare only pairs that share one of their most distinctive words: an inverted index on
@@ -609,6 +735,9 @@ def same_story_groups(store: Store, story_ids: Sequence[int]) -> dict[int, list[
         for term in sorted(terms, key=lambda t: (-idf[t], t))[:GROUP_KEY_TERMS]:
             postings.setdefault(term, []).append(sid)
     parent = {sid: sid for sid in docs}
+    feed_of = {sid: d.story.feed_id for sid, d in docs.items()}
+    time_of = {sid: d.time for sid, d in docs.items()}
+    numbers = {sid: _title_numbers(d.title) for sid, d in docs.items()}
 
     def root(x: int) -> int:
         while parent[x] != x:
@@ -616,21 +745,39 @@ def same_story_groups(store: Store, story_ids: Sequence[int]) -> dict[int, list[
             x = parent[x]
         return x
 
+    def pairs(ids: list[int]) -> Iterator[tuple[int, int]]:
+        if focused is None:
+            for i, a in enumerate(ids):
+                for b in ids[i + 1 :]:
+                    yield a, b
+            return
+        mine = [i for i in ids if i in focused]
+        others = [i for i in ids if i not in focused]
+        for i, a in enumerate(mine):
+            for b in mine[i + 1 :]:
+                yield a, b
+            for b in others:
+                yield a, b
+
     compared: set[tuple[int, int]] = set()
     for ids in postings.values():
-        for i, a in enumerate(ids):
-            for b in ids[i + 1 :]:
-                pair = (a, b) if a < b else (b, a)
-                if pair in compared:
-                    continue
-                compared.add(pair)
-                da, db = docs[a], docs[b]
-                if da.story.feed_id == db.story.feed_id or not _within_window(da, db):
-                    continue
-                sq = squares[a]
-                shared = sum(sq[t] for t in sets[a] & sets[b])
-                if shared / (norms[a] * norms[b]) >= SAME_STORY_THRESHOLD:
-                    parent[root(a)] = root(b)
+        for a, b in pairs(ids):
+            if feed_of[a] == feed_of[b]:
+                continue
+            pair = (a, b) if a < b else (b, a)
+            if pair in compared:
+                continue
+            compared.add(pair)
+            ta, tb = time_of[a], time_of[b]
+            if ta is not None and tb is not None and abs(ta - tb) > SAME_STORY_WINDOW:
+                continue
+            sq = squares[a]
+            shared = sum(sq[t] for t in sets[a] & sets[b])
+            na, nb = numbers[a], numbers[b]
+            factor = NUMBER_CONFLICT_FACTOR if na and nb and not na & nb else 1.0
+            score = shared / (norms[a] * norms[b]) * factor
+            if score >= SAME_STORY_THRESHOLD:
+                parent[root(a)] = root(b)
     groups: dict[int, list[int]] = {}
     for sid in docs:
         groups.setdefault(root(sid), []).append(sid)

@@ -110,6 +110,8 @@ class RefreshSummary:
 
 ProgressCallback = Callable[[int, int, FeedResult], None]
 PARSE_WORKERS_MIN_FEEDS = 20
+PREFETCH_LIMIT = 200
+"""Pages a refresh prefetches at most, newest first (``[reader] prefetch_limit``)."""
 ArticleProgress = Callable[[int, int], None]
 
 
@@ -126,6 +128,8 @@ class Service:
         extract_workers: processes for extraction (0: one per core).
         extract_timeout: seconds one page may take to extract.
         fetcher: a custom fetcher (tests).
+        prefetch_limit: pages one refresh prefetches at most (new stories first, then the
+            newest stories still without full text).
     """
 
     def __init__(
@@ -136,6 +140,7 @@ class Service:
         extract_workers: int = 0,
         extract_timeout: float = 20.0,
         fetcher: Fetcher | None = None,
+        prefetch_limit: int = PREFETCH_LIMIT,
     ) -> None:
         self.store = Store(db_path)
         # The sync account's file and lock live beside the cache.
@@ -149,6 +154,8 @@ class Service:
         # than the cores, at most 3); smaller ones parse in the refresh's thread, where a
         # worker's start-up (about 0.2 s) would cost more than it saves.
         self.parse_workers_min_feeds = PARSE_WORKERS_MIN_FEEDS
+        # At most this many pages are prefetched per refresh (config: reader.prefetch_limit).
+        self.prefetch_limit = prefetch_limit
         cores = multiprocessing.cpu_count()
         self.parse_workers = max(0, min(3, cores - 1))
 
@@ -310,11 +317,29 @@ class Service:
         summary.results, new_ids = asyncio.run(
             self._refresh_async(feeds, named, prefetch, progress, cancel)
         )
-        if new_ids and not (cancel and cancel.is_set()):
-            done, failed = self.fetch_articles(new_ids, progress=article_progress, cancel=cancel)
+        todo = self._prefetch_todo(feeds, prefetch, new_ids)
+        if todo and not (cancel and cancel.is_set()):
+            done, failed = self.fetch_articles(todo, progress=article_progress, cancel=cancel)
             summary.articles_fetched, summary.articles_failed = done, failed
         summary.seconds = time.monotonic() - started
         return summary
+
+    def _prefetch_todo(
+        self, feeds: Sequence[Feed], prefetch: bool | None, new_ids: Sequence[int]
+    ) -> list[int]:
+        """The stories a refresh prefetches: this refresh's new ones first, then every other
+        story of the prefetching feeds that has no full text yet, newest first, at most
+        ``prefetch_limit`` in all (a feed subscribed without prefetch and refreshed later with
+        it gets its stories too)."""
+        ids = [f.id for f in feeds if prefetch or (prefetch is None and f.prefetch)]
+        if not ids or self.prefetch_limit <= 0:
+            return []
+        todo = list(dict.fromkeys(new_ids))[: self.prefetch_limit]
+        if len(todo) < self.prefetch_limit:
+            seen = set(todo)
+            older = self.store.story_ids_to_prefetch(ids, limit=self.prefetch_limit)
+            todo += [i for i in older if i not in seen][: self.prefetch_limit - len(todo)]
+        return todo
 
     async def _refresh_async(
         self,
@@ -855,6 +880,21 @@ class Service:
             self.store.rename_story(story_id, article.title)
         story = self.store.story(story_id)
         return story, self._merge(story, article)
+
+    # -- one row per event (issue 13) ------------------------------------------------------
+
+    def fold_events(self, *, cancel: threading.Event | None = None) -> int:
+        """Fold the stories not looked at yet into events (other feeds' reports of one
+        event share its row). Returns how many stories were looked at."""
+        from .folding import fold_events  # noqa: PLC0415 - lazy, see the imports
+
+        return fold_events(self.store, cancel=cancel)
+
+    def set_read_event(self, story_id: int, read: bool = True) -> list[int]:
+        """Mark a story and every other report of its event read (or unread); returns them."""
+        ids = self.store.event_of(story_id) or [story_id]
+        self.store.set_read(ids, read)
+        return ids
 
     # -- related -------------------------------------------------------------------------
 

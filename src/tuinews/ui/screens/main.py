@@ -468,6 +468,7 @@ class MainScreen(Screen[None]):
         collapsed = self.service.store.get_setting(COLLAPSED_KEY, []) or []
         self.feeds.collapsed = {str(c) for c in collapsed if isinstance(c, str)}
         self._start_background()
+        self.stories.fold_events = self.tuinews_app.config.fold_events
         width = self.service.store.get_setting(LIST_WIDTH_KEY)
         if isinstance(width, int):
             self.list_width = width
@@ -492,6 +493,8 @@ class MainScreen(Screen[None]):
         if self._load_samples:
             self.status.activity = "loading the samples…"
             self.run_refresh(None, samples=True)
+        else:
+            self.fold_worker()
         self.run_sync()
         # Changes made here (read, star...) reach the server soon, not only at the next r/R.
         self.set_interval(PUSH_INTERVAL, self.push_pending_changes)
@@ -560,7 +563,7 @@ class MainScreen(Screen[None]):
 
     @on(FeedList.Activated)
     def enter_feed(self, event: FeedList.Activated) -> None:
-        if self.stories.filter != event.choice.filter or self._search_query:
+        if not self.stories.shows(event.choice.filter) or self._search_query:
             self._search_query = None
             self.stories.set_filter(event.choice.filter)
         self.stories.focus()
@@ -577,7 +580,7 @@ class MainScreen(Screen[None]):
             choice = self.feeds.current
             where = choice.label if choice else "All"
         if stories.count:
-            self.status.position = f"{stories.cursor + 1}/{stories.count:,} · {where}"
+            self.status.position = f"{stories.cursor + 1}/{stories.rows:,} · {where}"
         else:
             self.status.position = f"no stories · {where}"
 
@@ -606,9 +609,8 @@ class MainScreen(Screen[None]):
             del self._history[:-HISTORY_LIMIT]
         self._keep_in_view(story.id)
         if not story.read:
-            self.service.set_read(story.id, True)
+            self.mark_opened_read(story)
             story = self.service.story(story.id)
-            self.stories.mark(story.id, read=True)
             self.reload_feeds()
         # A pure store read first: cached_article() would extract a stored raw page on this
         # thread; that case (and the network) goes to the worker.
@@ -760,6 +762,7 @@ class MainScreen(Screen[None]):
         self.status.activity = ""
         self.reload_feeds()  # the "Linked pages" feed may be new
         self.stories.reload()
+        self.fold_worker()  # the page may report an event already in the list
         opened = self.article.story
         if opened is not None and opened.id != event.from_story_id:
             # The reader moved on meanwhile: do not pull them back.
@@ -856,10 +859,63 @@ class MainScreen(Screen[None]):
         else:
             self._reload_timer = self.set_timer(wait, self.reload_lists)
 
+    # -- one row per event (issue 13) -------------------------------------------------------
+
+    class EventsFolded(Message):
+        """A folding pass put other feeds' reports of an event into its row."""
+
+        def __init__(self, looked_at: int) -> None:
+            super().__init__()
+            self.looked_at = looked_at
+            """How many stories the pass looked at."""
+
+    @work(thread=True, exclusive=True, group="fold", exit_on_error=False)
+    def fold_worker(self) -> None:
+        """Fold the stories not looked at yet into events, in a thread, pass by pass."""
+        from tuinews.core.folding import fold_pass
+
+        if not self.tuinews_app.config.fold_events:
+            return
+        worker = get_current_worker()
+        total = 0
+        while not worker.is_cancelled:
+            looked_at = fold_pass(self.service.store)
+            if not looked_at:
+                break
+            total += looked_at
+            # A big first pass (an upgraded cache) is pure Python: leave the UI thread the
+            # interpreter between batches.
+            time.sleep(0.02)
+        if total and not worker.is_cancelled:
+            self.post_message(self.EventsFolded(total))
+
+    @on(EventsFolded)
+    def show_folded_events(self, event: EventsFolded) -> None:
+        self.stories.reload()
+        self.update_status_position()
+
+    def mark_opened_read(self, story: Story) -> None:
+        """Opening a story marks it read, and with ``fold_read_together`` every other report
+        of its event too (one row per event: reading one report reads the event)."""
+        self.mark_event_read(story, True)
+
+    def mark_event_read(self, story: Story, read: bool) -> None:
+        """Mark a story read or unread: with folding and ``fold_read_together``, every report
+        of its event with it."""
+        config = self.tuinews_app.config
+        if config.fold_events and config.fold_read_together:
+            ids = self.service.set_read_event(story.id, read)
+        else:
+            self.service.set_read(story.id, read)
+            ids = [story.id]
+        for story_id in ids:
+            self.stories.mark(story_id, read=read)
+
     @on(RefreshDone)
     def finish_refresh(self, event: RefreshDone) -> None:
         self._cancel_refresh = None
         self.status.activity = ""
+        self.fold_worker()
         self.reload_lists()
         self._pin_top = False
         summary = event.summary
@@ -1144,8 +1200,7 @@ class MainScreen(Screen[None]):
         story = self._target_story()
         if story is None:
             return
-        self.service.set_read(story.id, not story.read)
-        self.stories.mark(story.id, read=not story.read)
+        self.mark_event_read(story, not story.read)
         self.reload_feeds()
 
     def action_refresh_feed(self) -> None:
@@ -1382,9 +1437,12 @@ class MainScreen(Screen[None]):
     def action_why_related(self) -> None:
         """Show (or hide) under each related item why it is related."""
         sidebar = self.sidebar
-        sidebar.show_reasons = not sidebar.show_reasons
-        if sidebar.show_reasons and not sidebar.display:
+        if not sidebar.display:
+            # Asking why shows the hidden sidebar, with its reasons.
+            sidebar.show_reasons = True
             self.sidebar_shown = True
+            return
+        sidebar.show_reasons = not sidebar.show_reasons
 
     def _list_label(self) -> str:
         if self._search_query is not None:

@@ -1,7 +1,8 @@
 """The related-stories sidebar: items grouped as "same story elsewhere", "from this page" and
 "more on this topic", each a title over a dim "age · source" line (one line, cut to the
-width), a rule between items. Why an item is related (its shared key terms, "linked from this
-page") shows on demand. On a narrow screen the screen shows it as a drawer over the article."""
+width) and, in a few words, why it is there ("same event: kessing, bridge", "linked from this
+page", "shared: tram, ostervik"); a rule between items. ``w`` hides or shows the reasons. On a
+narrow screen the screen shows it as a drawer over the article."""
 
 from __future__ import annotations
 
@@ -53,8 +54,8 @@ class RelatedSidebar(Vertical):
     }
     """
 
-    show_reasons: var[bool] = var(False)
-    """Show under every item why it is related."""
+    show_reasons: var[bool] = var(True)
+    """Show under every item why it is related (in a few words)."""
 
     class Chosen(Message):
         """The user chose a related item."""
@@ -158,7 +159,7 @@ class RelatedSidebar(Vertical):
     def item_text(self, item: RelatedStory) -> Text:
         """The title (wrapped), then a dim "age · source" line that never wraps: the age comes
         first and a long source is cut with an ellipsis, so neither the age nor the rule under
-        the item is lost in a narrow sidebar. Then why, when reasons are shown."""
+        the item is lost in a narrow sidebar. Then why it is there, unless reasons are hidden."""
         text = Text(clean_text(item.title) or clean_text(item.url) or "(untitled)")
         meta = self.meta_line(item)
         if meta:
@@ -167,7 +168,7 @@ class RelatedSidebar(Vertical):
         if self.show_reasons and item.reason:
             text.append("\n")
             text.append(
-                f"why: {clean_text(item.reason)}",
+                clean_text(item.reason),
                 style=self._style("reason", Style(dim=True, italic=True)),
             )
         return text

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -34,6 +35,7 @@ from textual.strip import Strip
 from tuinews.core.models import Story
 from tuinews.core.store import Store, StoryFilter
 from tuinews.core.text import clean_text
+from tuinews.ui.widgets.event_rows import EventRow, EventRows, sources_suffix
 
 PAGE_SIZE = 100
 """Rows per store query."""
@@ -48,6 +50,8 @@ AGE_WIDTH = 6
 """The age column ("5m", "23h", "Nov 03", "2019"), right-aligned."""
 SOURCE_MIN_WIDTH = 28
 """Narrower than this, a row shows no source column (the title needs every cell)."""
+EVENT_INDENT = 2
+"""Cells a report shown under its expanded event is indented by."""
 
 Clock = Callable[[], datetime]
 """What the widgets ask for the current time (UTC-aware); tests freeze it."""
@@ -221,6 +225,7 @@ class StoryList(ScrollView, can_focus=True):
         Binding("home", "first", "First story", show=False, id="list_first"),
         Binding("end", "last", "Last story", show=False, id="list_last"),
         Binding("enter", "select", "Open", id="list_open"),
+        Binding("z", "toggle_event", "Show sources", show=False, id="toggle_event"),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
@@ -278,6 +283,10 @@ class StoryList(ScrollView, can_focus=True):
         self._loaded = False
         self.queries = 0
         """Store queries made (for tests and the log): each is one page, never the whole list."""
+        self.fold_events = False
+        """One row per event: other feeds' reports of a story fold into its row."""
+        self.events = EventRows(store)
+        """The grouping layer: folded reports and the events expanded in place."""
 
     # -- data ----------------------------------------------------------------------------
 
@@ -288,8 +297,15 @@ class StoryList(ScrollView, can_focus=True):
             flt: the new filter.
             keep_story: put the cursor on this story if the new list holds it.
         """
-        self.filter = flt
+        self.filter = dataclasses.replace(flt, folded=self.fold_events and not flt.search)
+        self.events.collapse_all()
         self.reload(keep_story=keep_story, reset=True)
+
+    def shows(self, flt: StoryFilter) -> bool:
+        """Does the list show this filter's stories (folded or not)?"""
+        return dataclasses.replace(self.filter, folded=False) == dataclasses.replace(
+            flt, folded=False
+        )
 
     def reload(
         self, *, keep_story: int | None = None, reset: bool = False, keep_view: bool = False
@@ -307,23 +323,49 @@ class StoryList(ScrollView, can_focus=True):
         target = keep_story if keep_story is not None else (current.id if current else None)
         old_cursor = 0 if reset else self.cursor
         self._pages.clear()
+        self.events.forget()
         self.count = self._store.count_stories(self.filter)
         self._loaded = True
-        self.virtual_size = Size(self.size.width, self.count * ROW_HEIGHT)
-        index = None
-        if target is not None:
-            index = self._store.index_of(target, self.filter)
-            if index is not None and index < self.count:
-                found = self.story_at(index)
-                if found is None or found.id != target:
-                    index = None  # the story is not in this list
-        if index is None or index >= self.count:
-            index = min(old_cursor, max(0, self.count - 1))
+        if self.events.expanded_leads:
+            self.events.rebase(
+                {lead: self._base_index(lead) for lead in self.events.expanded_leads}
+            )
+        self.virtual_size = Size(self.size.width, self.rows * ROW_HEIGHT)
+        index = self._visual_index(target) if target is not None else None
+        if index is None or index >= self.rows:
+            index = min(old_cursor, max(0, self.rows - 1))
         elif keep_view and index != old_cursor:
             shift = (index - old_cursor) * ROW_HEIGHT
             self.scroll_to(y=max(0, old_scroll + shift), animate=False, immediate=True)
         self.cursor = index
         self.refresh()
+
+    @property
+    def rows(self) -> int:
+        """Rows the list shows: its stories (one per event when folded) and the reports of
+        the events expanded in place."""
+        return self.count + self.events.extra_rows
+
+    def _base_index(self, story_id: int) -> int | None:
+        """The row of a story in the store's list, if the list holds it."""
+        index = self._store.index_of(story_id, self.filter)
+        if index is None or index >= self.count:
+            return None
+        found = self.story_at(index)
+        return index if found is not None and found.id == story_id else None
+
+    def _visual_index(self, story_id: int) -> int | None:
+        """The visual row of a story: its own row, its row as an expanded report, or the row
+        of the event it is folded into."""
+        shown = self.events.visual_of_report(story_id)
+        if shown is not None:
+            return shown
+        base = self._base_index(story_id)
+        if base is None and self.filter.folded:
+            event = self._store.event_of(story_id)
+            if event and event[0] != story_id:
+                base = self._base_index(event[0])
+        return None if base is None else self.events.visual(base)
 
     def _page(self, number: int) -> list[Story]:
         page = self._pages.get(number)
@@ -339,6 +381,8 @@ class StoryList(ScrollView, can_focus=True):
         else:
             page = self._store.list_stories(self.filter, limit=PAGE_SIZE, offset=number * PAGE_SIZE)
         self._pages[number] = page
+        if self.filter.folded:
+            self.events.learn(page)  # one query for the page's "+2 sources"
         while len(self._pages) > CACHED_PAGES:
             self._pages.popitem(last=False)
         return page
@@ -351,10 +395,23 @@ class StoryList(ScrollView, can_focus=True):
         offset = index % PAGE_SIZE
         return page[offset] if offset < len(page) else None
 
+    def row_at(self, row: int) -> EventRow | None:
+        """What visual row ``row`` shows (a story, or a report of an expanded event)."""
+        if row < 0 or row >= self.rows:
+            return None
+        base, report = self.events.locate(row)
+        story = self.story_at(base)
+        if story is None:
+            return None
+        return self.events.row(story, report)
+
     @property
     def current_story(self) -> Story | None:
         """The story under the cursor."""
-        return self.story_at(self.cursor) if self._loaded else None
+        if not self._loaded:
+            return None
+        row = self.row_at(self.cursor)
+        return row.story if row is not None else None
 
     def mark(
         self,
@@ -365,15 +422,17 @@ class StoryList(ScrollView, can_focus=True):
         has_article: bool | None = None,
     ) -> None:
         """Change the read/starred/has-article marks of a cached row (None: unchanged)."""
+        changes: dict[str, Any] = {
+            name: value
+            for name, value in (("read", read), ("starred", starred), ("has_article", has_article))
+            if value is not None
+        }
+        self.events.mark(story_id, **changes)
+        self.refresh()
         for page in self._pages.values():
             for i, row in enumerate(page):
                 if row.id == story_id:
-                    page[i] = dataclasses.replace(
-                        row,
-                        read=row.read if read is None else read,
-                        starred=row.starred if starred is None else starred,
-                        has_article=row.has_article if has_article is None else has_article,
-                    )
+                    page[i] = dataclasses.replace(row, **changes)
                     self.refresh()
                     return
 
@@ -382,24 +441,21 @@ class StoryList(ScrollView, can_focus=True):
         # index_of counts the rows before the story's position; it does not check that the
         # story passes the filter, so the row found must be the story itself.
         for attempt in range(2):
-            index = self._store.index_of(story_id, self.filter)
-            if index is None or index >= self.count:
-                return False
-            story = self.story_at(index)
-            if story is not None and story.id == story_id:
+            index = self._visual_index(story_id)
+            if index is not None:
                 self.cursor = index
                 return True
             if attempt == 0:
                 # The cached pages may be stale (a story just left the Unread list).
                 self._pages.clear()
                 self.count = self._store.count_stories(self.filter)
-                self.virtual_size = Size(self.size.width, self.count * ROW_HEIGHT)
+                self.virtual_size = Size(self.size.width, self.rows * ROW_HEIGHT)
         return False
 
     # -- cursor ----------------------------------------------------------------------------
 
     def validate_cursor(self, value: int) -> int:
-        return max(0, min(value, self.count - 1)) if self.count else 0
+        return max(0, min(value, self.rows - 1)) if self.rows else 0
 
     def watch_cursor(self, old: int, new: int) -> None:
         self.scroll_to_cursor()
@@ -437,20 +493,39 @@ class StoryList(ScrollView, can_focus=True):
         self.cursor = 0
 
     def action_last(self) -> None:
-        self.cursor = max(0, self.count - 1)
+        self.cursor = max(0, self.rows - 1)
 
     def action_select(self) -> None:
         story = self.current_story
         if story is not None:
             self.post_message(self.Selected(self, story, self.cursor))
 
+    def action_toggle_event(self) -> None:
+        """Show the other sources' reports of the event under the cursor, or fold them back."""
+        if not self.filter.folded:
+            return
+        base, report = self.events.locate(self.cursor)
+        lead = self.story_at(base)
+        if lead is None:
+            return
+        if self.events.is_expanded(lead.id):
+            self.events.collapse(lead.id)
+            self.cursor = self.events.visual(base)
+        elif self.events.expand(lead.id, base):
+            self.cursor = self.events.visual(base)
+        else:
+            self.app.bell()
+            return
+        self.virtual_size = Size(self.size.width, self.rows)
+        self.refresh()
+
     def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, self.count * ROW_HEIGHT)
+        self.virtual_size = Size(event.size.width, self.rows * ROW_HEIGHT)
         self.scroll_to_cursor()
 
     async def on_click(self, event: events.Click) -> None:
         row = (int(self.scroll_y) + event.y) // ROW_HEIGHT
-        if 0 <= row < self.count:
+        if 0 <= row < self.rows:
             if row == self.cursor or event.chain > 1:
                 self.cursor = row
                 self.action_select()
@@ -468,29 +543,33 @@ class StoryList(ScrollView, can_focus=True):
             star=self.get_component_rich_style("story-list--star", partial=True),
         )
 
-    def story_row(self, story: Story) -> StoryRow:
-        """The parts one story's row shows."""
+    def story_row(self, story: Story, row: EventRow | None = None) -> StoryRow:
+        """The parts one story's row shows: for a folded event its "+2 sources" (and unread
+        while any of its reports is), for a report under its expanded event an indent."""
+        child = row is not None and row.depth > 0
         return StoryRow(
-            title=clean_text(story.title) or "(untitled)",
+            title=("↳ " if child else "") + (clean_text(story.title) or "(untitled)"),
             source=clean_text(story.feed_title),
             age=story_age(story.published, self._clock()),
-            unread=not story.read,
+            unread=not story.read or (row is not None and row.unread_others > 0),
             starred=story.starred,
+            suffix=sources_suffix(row) if row is not None else "",
+            indent=EVENT_INDENT if child else 0,
         )
 
-    def row_lines(self, story: Story, width: int) -> list[Text]:
+    def row_lines(self, story: Story, width: int, row: EventRow | None = None) -> list[Text]:
         """The :data:`ROW_HEIGHT` lines of one story's row, each ``width`` cells."""
-        return layout_row(self.story_row(story), width, self.row_styles())
+        return layout_row(self.story_row(story, row), width, self.row_styles())
 
-    def row_text(self, story: Story, width: int) -> Text:
+    def row_text(self, story: Story, width: int, row: EventRow | None = None) -> Text:
         """One row as a single Text, its lines joined by newlines (for tests and logs)."""
-        return Text("\n").join(self.row_lines(story, width))
+        return Text("\n").join(self.row_lines(story, width, row))
 
     def plain_row(self, index: int) -> str:
         """What row ``index`` shows, as plain text, lines joined by newlines."""
-        story = self.story_at(index)
+        row = self.row_at(index)
         width = self.scrollable_content_region.width or 80
-        return self.row_text(story, width).plain if story else ""
+        return self.row_text(row.story, width, row).plain if row else ""
 
     @property
     def visible_indices(self) -> range:
@@ -499,23 +578,23 @@ class StoryList(ScrollView, can_focus=True):
         height = self.scrollable_content_region.height
         first = top // ROW_HEIGHT
         last = (top + height - 1) // ROW_HEIGHT if height else first - 1
-        return range(first, min(last + 1, self.count))
+        return range(first, min(last + 1, self.rows))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         line_number = int(self.scroll_y) + y
         index, line = divmod(line_number, ROW_HEIGHT)
         base = self.rich_style
-        if not self._loaded or index >= self.count:
+        if not self._loaded or index >= self.rows:
             if line_number == 0 and self._loaded and self.count == 0:
                 text = Text(" no stories here", style=base + Style(dim=True))
                 text.truncate(width, pad=True)
                 return Strip(list(text.render(self.app.console)), width)
             return Strip.blank(width, base)
-        story = self.story_at(index)
-        if story is None:
+        row = self.row_at(index)
+        if row is None:
             return Strip.blank(width, base)
-        text = self.row_lines(story, width)[line]
+        text = self.row_lines(row.story, width, row)[line]
         overlay = (
             self.get_component_rich_style("story-list--cursor") if index == self.cursor else None
         )
