@@ -293,6 +293,12 @@ def _drop_one_row_per_event(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE stories DROP COLUMN event_checked")
 
 
+def _drop_sync_tables(conn: sqlite3.Connection) -> None:
+    """What issue 16's migration (the sync) added: not in a cache written before it."""
+    for table in ("sync_feeds", "sync_items", "sync_outbox", "sync_state"):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 def test_a_version_7_cache_gains_one_row_per_event(tmp_path: Path) -> None:
     # Issue 13's migration on a cache written before it: stories stay, none folded yet.
     path = tmp_path / "old.sqlite3"
@@ -305,6 +311,7 @@ def test_a_version_7_cache_gains_one_row_per_event(tmp_path: Path) -> None:
     s.close()
     conn = sqlite3.connect(path)
     _drop_one_row_per_event(conn)
+    _drop_sync_tables(conn)
     conn.execute("PRAGMA user_version = 7")
     conn.commit()
     conn.close()
@@ -334,9 +341,7 @@ def test_a_version_3_cache_gains_folders_and_keeps_its_feeds(tmp_path: Path) -> 
     conn.execute("ALTER TABLE articles DROP COLUMN notice")
     conn.execute("DROP TABLE article_images")
     _drop_one_row_per_event(conn)
-    # And issue 16's sync tables.
-    for table in ("sync_feeds", "sync_items", "sync_outbox", "sync_state"):
-        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    _drop_sync_tables(conn)
     conn.execute("PRAGMA user_version = 3")
     conn.commit()
     conn.close()
@@ -362,9 +367,7 @@ def test_a_version_4_cache_gains_notices_and_images(tmp_path: Path) -> None:
         conn.execute(f"ALTER TABLE feeds DROP COLUMN {column}")
     conn.execute("DROP TABLE saved_searches")
     _drop_one_row_per_event(conn)
-    # And issue 16's sync tables.
-    for table in ("sync_feeds", "sync_items", "sync_outbox", "sync_state"):
-        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    _drop_sync_tables(conn)
     conn.execute("PRAGMA user_version = 4")
     conn.commit()
     conn.close()
