@@ -95,7 +95,7 @@ def _setup_logging(config: Config) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     # trafilatura and its helpers log a warning for every odd link on real pages.
-    for noisy in ("trafilatura", "htmldate", "courlan", "charset_normalizer", "httpx"):
+    for noisy in ("trafilatura", "htmldate", "courlan", "charset_normalizer", "aiohttp"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 

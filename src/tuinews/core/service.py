@@ -19,11 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import http1
 from .blobs import pack_page
 from .errors import ExtractError, FetchError, NotFoundError, ParseError, TuinewsError
 from .export import export_filename, export_markdown, write_export
-from .fetch import Fetcher, FetchLimits, FetchResult, retry_at
+from .fetch import AsyncClient, Fetcher, FetchLimits, FetchResult, retry_at
 from .models import (
     Article,
     ExtractedArticle,
@@ -333,7 +332,7 @@ class Service:
             """Run a store write on the one writer thread; returns once it is committed."""
             return await asyncio.wrap_future(writer.submit(fn, *args, **kwargs))
 
-        async def one(feed: Feed, client: http1.Client) -> FeedResult:
+        async def one(feed: Feed, client: AsyncClient) -> FeedResult:
             if cancel is not None and cancel.is_set():
                 return FeedResult(feed.id, feed.title, feed.url, "skipped", error="cancelled")
             if not named and feed.gone:
@@ -396,7 +395,7 @@ class Service:
                 new_ids.extend(update.new_story_ids)
             return FeedResult(feed.id, parsed.title or feed.title, feed.url, "new", update.new)
 
-        async def guarded(feed: Feed, client: http1.Client) -> FeedResult:
+        async def guarded(feed: Feed, client: AsyncClient) -> FeedResult:
             try:
                 return await one(feed, client)
             except TuinewsError as exc:  # a store error on one feed must not stop the rest
@@ -588,7 +587,7 @@ class Service:
                 story_id, result.url, packed, result.content_type, extracted, error
             )
 
-        async def one(story: Story, client: http1.Client) -> None:
+        async def one(story: Story, client: AsyncClient) -> None:
             """Fetch and extract one page (holding an ``in_flight`` slot), then store it."""
             nonlocal extracting
             try:
