@@ -410,7 +410,7 @@ def test_http_proxy_from_the_environment(
     server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """HTTP_PROXY sends requests through the proxy (the name need not resolve here); NO_PROXY
-    names hosts that are fetched directly; both read when the fetch is made."""
+    names hosts that are fetched directly (both read when a client opens)."""
     proxy = ProxyServer()
     try:
         monkeypatch.setenv("HTTP_PROXY", proxy.url())

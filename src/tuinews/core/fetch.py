@@ -251,7 +251,7 @@ class AsyncClient:
         headers: sent with every request.
         local: answers some URLs without the network (the bundled samples).
         ssl_context: for https (default: certifi's roots).
-        trust_env: honour HTTP_PROXY / HTTPS_PROXY / NO_PROXY (and ~/.netrc, as aiohttp does).
+        trust_env: honour HTTP_PROXY / HTTPS_PROXY / NO_PROXY (read when the client opens).
     """
 
     def __init__(
@@ -269,10 +269,19 @@ class AsyncClient:
         self._ssl = ssl_context
         self._trust_env = trust_env
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[str, str] = {}
+        self._bypass: dict[str, bool] = {}
 
     async def __aenter__(self) -> AsyncClient:
+        import urllib.request
+
         import aiohttp
 
+        if self._trust_env:
+            # Read here, once, rather than by aiohttp's trust_env, which looks the proxy and
+            # ~/.netrc up in an executor thread on every request: 0.3-0.9 ms a request, measured
+            # on 200 answers of 304 (bench/RESULTS.md).
+            self._proxies = urllib.request.getproxies_environment()
         lim = self.limits
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=max(lim.concurrency, 4), ttl_dns_cache=300),
@@ -283,7 +292,7 @@ class AsyncClient:
             # Cookies a site sets (a consent cookie on a redirect) come back for the client's
             # life, also for a numeric host (the jar refuses those unless "unsafe").
             cookie_jar=aiohttp.CookieJar(unsafe=True),
-            trust_env=self._trust_env,
+            trust_env=False,
             auto_decompress=True,
         )
         return self
@@ -310,6 +319,20 @@ class AsyncClient:
         if self._session is None:
             raise RuntimeError("use the client as an async context manager")
         return self._session
+
+    def proxy_for(self, url: Any) -> str | None:
+        """The proxy for ``url`` from the environment (None: connect directly)."""
+        proxy = self._proxies.get(url.scheme) if self._proxies else None
+        if proxy is None:
+            return None
+        host = url.raw_host or ""
+        bypass = self._bypass.get(host)
+        if bypass is None:
+            import urllib.request
+
+            bypass = bool(urllib.request.proxy_bypass_environment(host, self._proxies))
+            self._bypass[host] = bypass
+        return None if bypass else proxy
 
     def ssl_for(self, url: Any) -> ssl.SSLContext | bool:
         if url.scheme != "https":
@@ -505,6 +528,7 @@ class Fetcher:
                     headers=headers,
                     allow_redirects=False,
                     ssl=client.ssl_for(target),
+                    proxy=client.proxy_for(target),
                 ) as response:
                     head = _Head(response.status, response.reason or "", response.headers, url)
                     if (done := walk.answer(head)) is not None:
