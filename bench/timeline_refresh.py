@@ -82,17 +82,25 @@ def main(argv: list[str] | None = None) -> int:
                         capture_output=True,
                     )
                     if phase == "304":  # a first refresh stores the validators
-                        subprocess.run(tuinews_cmd(data, "refresh", "-q"), env={**os.environ, **env}, check=True)
+                        subprocess.run(
+                            tuinews_cmd(data, "refresh", "-q"),
+                            env={**os.environ, **env},
+                            check=True,
+                        )
                     runs.append(run_child(data, env))
-                keys = sorted({k for r in runs for k in r}, key=lambda k: statistics.median(
-                    r.get(k, 0.0) for r in runs))
+                keys = sorted(
+                    {k for r in runs for k in r},
+                    key=lambda k: statistics.median(r.get(k, 0.0) for r in runs),
+                )
                 print(f"\n## N={args.feeds}, {phase}: median of {args.runs} runs (s from spawn)")
                 for k in keys:
                     vals = [r[k] for r in runs if k in r]
                     each = ", ".join(f"{v:.3f}" for v in vals)
                     print(f"  {statistics.median(vals):7.3f}  {k}  ({each})")
                 rows = sorted(imports(data, env), reverse=True)[:15]
-                print(f"\n  imports of that command (-X importtime, top-level, cumulative, {phase}):")
+                print(
+                    f"\n  imports of that command (-X importtime, top-level, cumulative, {phase}):"
+                )
                 total = sum(us for us, _ in rows)
                 for us, name in rows:
                     print(f"  {us / 1000:7.1f} ms  {name.strip()}")

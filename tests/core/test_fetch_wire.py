@@ -13,7 +13,6 @@ import ssl
 import threading
 import zlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import brotli
 import pytest
@@ -104,7 +103,6 @@ def serve_each(server_ref: list[RawServer], *answers: bytes, close: bool = False
     return script
 
 
-
 def fetcher(**kw: object) -> Fetcher:
     limits = FetchLimits(
         connect_timeout=2,
@@ -148,7 +146,7 @@ def one_shot(
 
 
 def test_content_length_chunked_and_read_to_close(make_server: Callable[..., RawServer]) -> None:
-    srv = one_shot(make_server, ok(b"hello", b"ETag: \"v1\"\r\n"))
+    srv = one_shot(make_server, ok(b"hello", b'ETag: "v1"\r\n'))
     f = fetcher()
 
     async def run() -> tuple[int, bytes, str | None]:

@@ -330,7 +330,9 @@ class AsyncClient:
         if bypass is None:
             import urllib.request
 
-            bypass = bool(urllib.request.proxy_bypass_environment(host, self._proxies))
+            # Public, documented in urllib's source, absent from typeshed.
+            check = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+            bypass = bool(check(host, self._proxies))
             self._bypass[host] = bypass
         return None if bypass else proxy
 
