@@ -52,7 +52,7 @@ def wrap(owner: Any, attr: str, label: str) -> None:
 
 
 def save(path: str) -> None:
-    mark("child: atexit")
+    mark("child: exiting")
     with open(path, "w", encoding="utf-8") as out:
         json.dump(MARKS, out)
 
@@ -83,6 +83,15 @@ def main() -> int:
     sys.argv = ["tuinews", *args]
     code = cli.main(args)
     mark("child: cli.main returned")
+    if hasattr(cli, "entry"):  # as the console script does since issue 19: no teardown
+        import logging
+        import os
+
+        save(out)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(int(code or 0))
     return int(code or 0)
 
 

@@ -94,7 +94,9 @@ class RefreshSummary:
 
 
 ProgressCallback = Callable[[int, int, FeedResult], None]
-PARSE_WORKERS_MIN_FEEDS = 20
+PARSE_WORKERS_MIN_FEEDS = 1
+PARSE_WORKERS_MIN_BYTES = 4 * 1024 * 1024
+"""Feed bytes a refresh fetches before it starts its parsing workers (see ``_refresh_async``)."""
 ArticleProgress = Callable[[int, int], None]
 
 
@@ -128,10 +130,16 @@ class Service:
         self._extract_timeout = extract_timeout
         self._pool: ExtractorPool | None = None
         self._pool_lock = threading.Lock()
-        # A refresh of at least this many feeds parses them in worker processes (one fewer
-        # than the cores, at most 3); smaller ones parse in the refresh's thread, where a
-        # worker's start-up (about 0.2 s) would cost more than it saves.
+        # A refresh starts worker processes for parsing (one fewer than the cores, at most 3)
+        # once it has fetched this many bytes of feeds (and has at least that many feeds):
+        # before, and for a small refresh, it parses in its own thread, where a worker's
+        # start-up (about 70 ms of another core, and pickling each feed both ways) would
+        # cost more than it saves. The bytes decide, not the feed count (bench/RESULTS.md).
+        self.parse_workers_min_bytes = PARSE_WORKERS_MIN_BYTES
         self.parse_workers_min_feeds = PARSE_WORKERS_MIN_FEEDS
+        # Feeds queued per worker process before the next one is parsed here instead.
+        self.parse_queue_per_worker = 2
+        self.parse_workers_started = 0  # worker processes started by the last refresh (tests)
         cores = multiprocessing.cpu_count()
         self.parse_workers = max(0, min(3, cores - 1))
 
@@ -316,17 +324,22 @@ class Service:
         new_ids: list[int] = []
         now = datetime.now(UTC)
         parsers: ParseWorkers | None = None
-        if self.parse_workers > 0 and len(feeds) >= self.parse_workers_min_feeds:
-            parsers = ParseWorkers(self.parse_workers)
+        self.parse_workers_started = 0
+        may_use_workers = self.parse_workers > 0 and len(feeds) >= self.parse_workers_min_feeds
+        fetched = 0  # bytes of feed bodies fetched so far
 
         async def parse(result: FetchResult) -> ParsedFeed:
-            from . import feeds as feedmod  # noqa: PLC0415 - lazy, see the imports
+            nonlocal parsers, fetched
+            fetched += len(result.content)
+            if parsers is None and may_use_workers and fetched >= self.parse_workers_min_bytes:
+                parsers = ParseWorkers(self.parse_workers)
+            # A worker gets the feed while it has at most a few queued (it may still be
+            # starting); otherwise the feed is parsed here, so that neither side waits.
+            if parsers is not None and parsers.pending < self.parse_queue_per_worker * parsers.size:
+                return await parsers.parse(result.content, result.url, result.content_type)
+            from .pipeworker import parse_for_cache  # noqa: PLC0415 - lazy, see the imports
 
-            if parsers is None:
-                return feedmod.parse_feed(
-                    result.content, url=result.url, content_type=result.content_type
-                )
-            return await parsers.parse(result.content, result.url, result.content_type)
+            return parse_for_cache(result.content, result.url, result.content_type)
 
         async def write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             """Run a store write on the one writer thread; returns once it is committed."""
@@ -432,6 +445,7 @@ class Service:
                 task.cancel()
             writer.shutdown(wait=True)
             if parsers is not None:
+                self.parse_workers_started = parsers.started
                 await parsers.close()
         return results, new_ids
 
