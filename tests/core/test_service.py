@@ -307,7 +307,6 @@ def test_parsing_workers_store_what_inline_parsing_stores(
     for mode in ("inline", "workers"):
         svc = make_service(tmp_path / mode)
         svc.parse_workers_min_bytes = 0 if mode == "workers" else 10**12
-        svc.parse_queue_per_worker = 10**6  # every feed to the workers
         svc.parse_workers = 1
         try:
             for i in range(6):
@@ -334,17 +333,17 @@ def test_parsing_workers_store_what_inline_parsing_stores(
     assert not multiprocessing.active_children()
 
 
-def test_parsing_workers_start_only_once_the_bytes_pay_for_them(
+def test_parsing_workers_start_only_when_the_bytes_pay_for_them(
     tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Workers start from the bytes fetched, not the feed count: many small feeds parse in
-    the refresh's own thread; the same refresh with a threshold below its bytes starts one
-    worker, and the feeds fetched before it (and while it is busy) are parsed in-process."""
+    """Workers start from the bytes to parse, not the feed count: 30 small feeds parse in the
+    refresh's own thread; the same feeds with a threshold below their bytes go to one worker,
+    all of them (the refresh's process then never loads the parsers)."""
     import multiprocessing
 
     for i in range(30):
         items = [(f"s{i}-{k}", f"Small {i} item {k}", server.url(f"/s{i}/p{k}")) for k in range(3)]
-        server.routes[f"/s{i}"] = Route(rss(f"Small {i}", items))
+        server.routes[f"/s{i}"] = Route(rss(f"Small {i}", items), etag=True)
     size = sum(len(r.body) for r in server.routes.values() if isinstance(r, Route))
     sent: list[str] = []
     real_parse = ParseWorkers.parse
@@ -357,7 +356,7 @@ def test_parsing_workers_start_only_once_the_bytes_pay_for_them(
 
     monkeypatch.setattr(ParseWorkers, "parse", counting_parse)
     results = {}
-    for name, threshold in (("small", size + 1), ("big", size // 3)):
+    for name, threshold in (("small", 2 * size), ("big", size // 2)):
         svc = make_service(tmp_path / name)
         svc.parse_workers = 1
         svc.parse_workers_min_bytes = threshold
@@ -366,11 +365,12 @@ def test_parsing_workers_start_only_once_the_bytes_pay_for_them(
                 svc.store.add_feed(server.url(f"/s{i}"))
             summary = svc.refresh()
             results[name] = (summary.new_stories, svc.parse_workers_started, len(sent))
+            again = svc.refresh()  # every feed answers 304: nothing to parse, no worker
+            results[name + " 304"] = (again.count("unchanged"), svc.parse_workers_started)
         finally:
             svc.close()
         sent.clear()
     assert results["small"] == (90, 0, 0)  # 30 feeds, but too few bytes for a worker
-    new, started, to_workers = results["big"]
-    assert (new, started) == (90, 1)
-    assert 0 < to_workers < 30  # the first third of the bytes parsed here, then shared
+    assert results["big"] == (90, 1, 30)
+    assert results["small 304"] == results["big 304"] == (30, 0)
     assert not multiprocessing.active_children()

@@ -96,7 +96,7 @@ class RefreshSummary:
 ProgressCallback = Callable[[int, int, FeedResult], None]
 PARSE_WORKERS_MIN_FEEDS = 1
 PARSE_WORKERS_MIN_BYTES = 4 * 1024 * 1024
-"""Feed bytes a refresh fetches before it starts its parsing workers (see ``_refresh_async``)."""
+"""Feed bytes a refresh must expect to parse to start parsing workers (``_refresh_async``)."""
 ArticleProgress = Callable[[int, int], None]
 
 
@@ -130,15 +130,14 @@ class Service:
         self._extract_timeout = extract_timeout
         self._pool: ExtractorPool | None = None
         self._pool_lock = threading.Lock()
-        # A refresh starts worker processes for parsing (one fewer than the cores, at most 3)
-        # once it has fetched this many bytes of feeds (and has at least that many feeds):
-        # before, and for a small refresh, it parses in its own thread, where a worker's
-        # start-up (about 70 ms of another core, and pickling each feed both ways) would
-        # cost more than it saves. The bytes decide, not the feed count (bench/RESULTS.md).
+        # A refresh parses in worker processes (one fewer than the cores, at most 3) once
+        # the feed bytes it expects to parse reach this many (those fetched so far, and the
+        # feeds still to come at the same rate); a smaller refresh parses in its own thread,
+        # where a worker's start-up (about 70 ms of another core, and pickling each feed both
+        # ways) would cost more than it saves. The bytes decide, not the feed count
+        # (bench/RESULTS.md).
         self.parse_workers_min_bytes = PARSE_WORKERS_MIN_BYTES
         self.parse_workers_min_feeds = PARSE_WORKERS_MIN_FEEDS
-        # Feeds queued per worker process before the next one is parsed here instead.
-        self.parse_queue_per_worker = 2
         self.parse_workers_started = 0  # worker processes started by the last refresh (tests)
         cores = multiprocessing.cpu_count()
         self.parse_workers = max(0, min(3, cores - 1))
@@ -326,16 +325,27 @@ class Service:
         parsers: ParseWorkers | None = None
         self.parse_workers_started = 0
         may_use_workers = self.parse_workers > 0 and len(feeds) >= self.parse_workers_min_feeds
-        fetched = 0  # bytes of feed bodies fetched so far
+        answered = 0  # feeds whose fetch has ended (a body, a 304 or an error)
+        fetched = 0  # bytes of the feed bodies fetched so far
+
+        def count_answer(body: bytes | None) -> None:
+            nonlocal answered, fetched
+            answered += 1
+            fetched += len(body or b"")
+
+        def workers_pay() -> bool:
+            """Whether the bytes to parse, as fetched so far and expected of the feeds still to
+            come at the same rate, are worth a worker's start-up (see PARSE_WORKERS_MIN_BYTES)."""
+            expected = fetched + fetched / max(answered, 1) * (len(feeds) - answered)
+            return expected >= self.parse_workers_min_bytes
 
         async def parse(result: FetchResult) -> ParsedFeed:
-            nonlocal parsers, fetched
-            fetched += len(result.content)
-            if parsers is None and may_use_workers and fetched >= self.parse_workers_min_bytes:
+            nonlocal parsers
+            if parsers is None and may_use_workers and workers_pay():
                 parsers = ParseWorkers(self.parse_workers)
-            # A worker gets the feed while it has at most a few queued (it may still be
-            # starting); otherwise the feed is parsed here, so that neither side waits.
-            if parsers is not None and parsers.pending < self.parse_queue_per_worker * parsers.size:
+            if parsers is not None:
+                # Once started, the workers parse every feed: the refresh's own process then
+                # never loads the parsers (lxml, feedparser-rs: 7 MB of its memory).
                 return await parsers.parse(result.content, result.url, result.content_type)
             from .pipeworker import parse_for_cache  # noqa: PLC0415 - lazy, see the imports
 
@@ -364,6 +374,7 @@ class Service:
                     accept=FEED_ACCEPT,
                 )
             except FetchError as exc:
+                count_answer(None)
                 await write(
                     self.store.record_feed_status,
                     feed.id,
@@ -373,6 +384,7 @@ class Service:
                     gone=exc.gone,
                 )
                 return FeedResult(feed.id, feed.title, feed.url, "failed", error=exc.message)
+            count_answer(result.content)
             if result.not_modified:
                 await write(
                     self.store.record_feed_status,
