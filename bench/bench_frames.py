@@ -89,7 +89,9 @@ async def one_run(world: ServedWorld, work: Path) -> dict[str, dict[str, float]]
                 world.set_generation(0)
                 ticks: list[float] = []
                 RELOADS[-1].clear()
-                timer = app.set_interval(TICK, lambda: ticks.append(time.perf_counter()))
+                timer = app.set_interval(
+                    TICK, lambda ticks=ticks: ticks.append(time.perf_counter())
+                )
                 stop = threading.Event()
                 if STACKS:
                     threading.Thread(
