@@ -204,3 +204,54 @@ def test_python_m_and_the_script_flush_everything_before_leaving(demo: Path) -> 
         timeout=60,
     )
     assert missing.returncode == 1 and "999999" in missing.stderr
+
+
+def test_list_and_feeds_print_headers_and_every_mark(demo: Path) -> None:
+    """Issue 17: column headers; "10/11" explained; a starred unread story shows both marks."""
+    stories = json.loads(run(demo, "list", "--json", "--limit", "1", "--unread").stdout)
+    sid = str(stories[0]["id"])
+    scratch = demo.parent / "marks"
+    import shutil
+
+    shutil.copytree(demo, scratch)
+    from tuinews.core.store import Store
+
+    store = Store(scratch / "cache.sqlite3")
+    store.set_starred(int(sid), True)
+    store.close()
+    lines = run(scratch, "list", "--limit", "3", "--unread").stdout.splitlines()
+    header = lines[0].split()
+    assert header[:4] == ["ID", "NEW", "STAR", "PUBLISHED"], lines[0]
+    row = lines[1]
+    assert row.split()[:3] == [sid, "N", "*"], row
+    # Each mark sits under its own header.
+    assert row[lines[0].index("NEW") + 1] == "N" and row[lines[0].index("STAR") + 1] == "*"
+    feeds = run(demo, "feeds").stdout
+    first = feeds.splitlines()[0].split()
+    assert first == ["ID", "UNREAD/TOTAL", "FEED", "URL"], feeds
+    assert "UNREAD/TOTAL: unread stories / stories stored" in feeds
+
+
+def test_help_shows_the_real_config_path(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, "TUINEWS_HOME": str(home)}
+    out = subprocess.run(
+        [str(TUINEWS), "--help"], capture_output=True, text=True, env=env, timeout=60
+    ).stdout
+    assert str(home / "config.toml") in out.replace("\n", "").replace(" ", ""), out
+
+
+def test_read_and_export_print_the_same_byline(demo: Path, tmp_path: Path) -> None:
+    stories = json.loads(run(demo, "list", "--json", "--limit", "5").stdout)
+    target = next(s for s in stories if s["author"])
+    text = run(demo, "read", str(target["id"]), "--offline").stdout
+    byline = next(line for line in text.splitlines() if line.startswith("*By "))
+    config = tmp_path / "config.toml"
+    out_dir = tmp_path / "vault"
+    config.write_text(f'[export]\ndir = "{out_dir}"\n', encoding="utf-8")
+    path = Path(
+        run(demo, "--config", str(config), "export", str(target["id"]), "--offline").stdout.strip()
+    )
+    assert path.parent == out_dir  # the configured folder, not the current directory
+    md = path.read_text(encoding="utf-8")
+    assert byline in md.splitlines(), (byline, md[:600])

@@ -110,10 +110,11 @@ def test_reader_in_tmux(tmp_path: Path, server: LoopbackServer, tmux: Tmux) -> N
         timeout=60,
     )
     assert add.returncode == 0, add.stderr
+    (data / "config.toml").write_text(f'[export]\ndir = "{exports}"\n', encoding="utf-8")
 
     status_file = tmp_path / "exit-status"
     command = (
-        f"cd {exports} && TERM=xterm-256color {TUINEWS} --data-dir {data}; echo $? > {status_file}"
+        f"cd {tmp_path} && TERM=xterm-256color {TUINEWS} --data-dir {data}; echo $? > {status_file}"
     )
     tmux.run("new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "40", command)
 
@@ -135,7 +136,7 @@ def test_reader_in_tmux(tmp_path: Path, server: LoopbackServer, tmux: Tmux) -> N
     assert ("Scaffolding paragraph 0" in screen) or ("Regatta paragraph 0" in screen)
     assert "First!" not in screen  # the page's comments are not in the article
 
-    # e opens the export dialog with the current directory as default; Enter exports.
+    # e opens the export dialog with the configured folder ([export] dir); Enter exports.
     tmux.keys("e")
     tmux.wait_for(lambda s: "Export as Markdown" in s and "/exports" in s)
     tmux.keys("Enter")

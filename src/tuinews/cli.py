@@ -26,14 +26,25 @@ log = logging.getLogger("tuinews")
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .config import default_dirs
+
+    data_dir, config_file = default_dirs()
     p = argparse.ArgumentParser(
         prog="tuinews",
         description="A terminal news reader: full text, offline cache, related stories, "
         "Markdown export. Without a command, starts the reader.",
     )
     p.add_argument("--version", action="version", version=f"tuinews {__version__}")
-    p.add_argument("--data-dir", metavar="DIR", help="where the cache lives ($TUINEWS_HOME)")
-    p.add_argument("--config", metavar="FILE", help="config file (default: config.toml)")
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help=f"where the cache and the log live (default: {data_dir}; $TUINEWS_HOME sets it)",
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"config file (default: {config_file}, or DIR/config.toml with --data-dir)",
+    )
     p.add_argument("--demo", action="store_true", help="load the bundled sample articles again")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -70,7 +81,12 @@ def _parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("export", help="export stories to Markdown files")
     ex.add_argument("ids", nargs="+", metavar="ID")
-    ex.add_argument("-o", "--output", metavar="FILE|DIR", help="file (one story) or directory")
+    ex.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE|DIR",
+        help="file (one story) or directory (default: [export] dir in the config)",
+    )
     ex.add_argument("--force", action="store_true", help="overwrite existing files")
     ex.add_argument("--offline", action="store_true", help="only what the cache holds")
 
@@ -195,6 +211,13 @@ def _run_app(config: Config, *, demo: bool) -> int:
     try:
         from .ui.app import TuinewsApp
 
+        if config.images:
+            # textual-image asks the terminal what it can draw (kitty, sixel) and its cell
+            # size when imported: that must happen before Textual takes the terminal.
+            from .ui.widgets import article_images
+
+            article_images.detect_terminal()
+
         first_run = service.needs_first_run()
         app = TuinewsApp(service, config, first_run=first_run, demo=demo)
         app.run()
@@ -251,13 +274,23 @@ def cmd_feeds(service, args, config) -> int:  # type: ignore[no-untyped-def]
         return EXIT_OK
     if not feeds:
         _out("no subscriptions: add one with `tuinews add URL` (or `tuinews --demo`)")
+        return EXIT_OK
+    width = max(12, min(40, max(len(clean_text(f.title)) for f in feeds)))
+    _out(f"{'ID':>4}   {'UNREAD/TOTAL':<13} {'FEED':<{width}}  URL")
     for f in feeds:
         mark = "!" if f.last_error else " "
-        _out(f"{f.id:>4} {mark} {f.unread:>5}/{f.total:<6} {clean_text(f.title)}  <{f.url}>")
+        counts = f"{f.unread}/{f.total}"
+        # A longer title is printed whole (it pushes its URL right): never cut a name.
+        _out(f"{f.id:>4} {mark} {counts:<13} {clean_text(f.title):<{width}}  {f.url}")
         if f.last_error:
-            _out(f"          error: {clean_text(f.last_error)}")
+            _out(f"{'':>7}error: {clean_text(f.last_error)}")
         elif f.last_warning:
-            _out(f"          warning: {clean_text(f.last_warning)}")
+            _out(f"{'':>7}warning: {clean_text(f.last_warning)}")
+    failed = sum(1 for f in feeds if f.last_error)
+    note = "UNREAD/TOTAL: unread stories / stories stored for the feed"
+    if failed:
+        note += "; ! the last refresh failed"
+    _out(f"\n{note}.")
     return EXIT_OK
 
 
@@ -329,10 +362,18 @@ def cmd_list(service, args, config) -> int:  # type: ignore[no-untyped-def]
     if args.json:
         _out(json.dumps([_story_json(s) for s in stories], indent=2, ensure_ascii=False))
         return EXIT_OK
+    if not stories:
+        _out("no stories match", sys.stderr)
+        return EXIT_OK
+    _out(f"{'ID':>7}  NEW  STAR  {'PUBLISHED (UTC)':16}  {'FEED':20}  TITLE")
     for s in stories:
-        mark = ("*" if s.starred else " ") + (" " if s.read else "N")
+        # One column per mark: a starred unread story shows both.
+        new = "N" if not s.read else " "
+        star = "*" if s.starred else " "
+        feed = clean_text(s.feed_title)
+        feed = feed if len(feed) <= 20 else feed[:19] + "…"
         _out(
-            f"{s.id:>7} {mark} {_age(s.published):16}  {clean_text(s.feed_title)[:20]:20}  "
+            f"{s.id:>7}  {new:^3}  {star:^4}  {_age(s.published):16}  {feed:20}  "
             f"{clean_text(s.title)}"
         )
     return EXIT_OK
@@ -350,17 +391,17 @@ def cmd_read(service, args, config) -> int:  # type: ignore[no-untyped-def]
     else:
         article = service.fetch_article(story_id)
     service.set_read(story_id, True)
+    from .core.export import byline_markdown
+
     title = clean_text(article.title or story.title)
     _out(f"# {title}\n")
-    byline = " · ".join(
-        x
-        for x in (clean_text(article.author), clean_text(story.feed_title), _age(article.published))
-        if x
-    )
+    byline = byline_markdown(story, article)  # the same line as in an export
     if byline:
         _out(f"*{byline}*\n")
     if article.error:
         _out(f"> (no full text: {clean_text(article.error)})\n")
+    elif article.notice:
+        _out(f"> ({clean_text(article.notice)})\n")
     _out(clean_text(article.markdown, keep_newlines=True))
     return EXIT_OK
 
@@ -369,7 +410,7 @@ def cmd_export(service, args, config) -> int:  # type: ignore[no-untyped-def]
     from .core.service import iter_ids
 
     ids = iter_ids(args.ids)
-    dest = Path(args.output) if args.output else Path.cwd()
+    dest = Path(args.output).expanduser() if args.output else config.export_dir
     paths = service.export(ids, dest, force=args.force, fetch=not args.offline)
     for p in paths:
         _out(str(p))

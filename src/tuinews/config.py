@@ -17,6 +17,10 @@ The config file is optional. Example::
     [reader]
     prefetch = false      # fetch full text of new stories on every refresh
     theme = "textual-dark"
+    images = true         # show the article's images inline (kitty, sixel or half blocks)
+
+    [export]
+    dir = "~/Documents/news"   # where `e` and `tuinews export` write (default below)
 
     [keys]
     next_story = "j,down"
@@ -52,8 +56,13 @@ class Config:
     """Processes for extraction (0: one per core)."""
     extract_timeout: float = 20.0
     theme: str | None = None
+    images: bool = True
+    """Show the article's images inline (``[reader] images = false`` turns them off)."""
     keys: dict[str, str] = field(default_factory=dict)
     """Action id -> comma-separated keys, overriding the defaults."""
+    export_dir: Path = field(default_factory=lambda: default_export_dir())
+    """Where exports go (``[export] dir``): the user's documents folder, or
+    ``~/tuinews-export`` where there is none."""
 
     @property
     def db_path(self) -> Path:
@@ -79,6 +88,20 @@ def default_dirs(data_dir: str | os.PathLike[str] | None = None) -> tuple[Path, 
         Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
         Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml",
     )
+
+
+def default_export_dir() -> Path:
+    """The user's documents folder (platformdirs), or ``~/tuinews-export`` when the system has
+    none: never the current directory (in a source checkout that is the repository)."""
+    import platformdirs
+
+    try:
+        documents = Path(platformdirs.user_documents_dir())
+    except Exception:  # platformdirs can fail on odd systems; the fallback is fine there
+        documents = None
+    if documents is not None and documents.is_dir() and documents != Path.home():
+        return documents
+    return Path.home() / "tuinews-export"
 
 
 def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -108,6 +131,10 @@ def load_config(
     network = _section(data, "network")
     reader = _section(data, "reader")
     keys = _section(data, "keys")
+    export = _section(data, "export")
+    export_dir = export.get("dir")
+    if export_dir is not None and not isinstance(export_dir, str):
+        raise TuinewsError(f"config file {cfg_path}: [export] dir must be a string (a folder)")
     try:
         return Config(
             data_dir=base,
@@ -121,7 +148,9 @@ def load_config(
             extract_workers=int(reader.get("extract_workers", 0)),
             extract_timeout=float(reader.get("extract_timeout", 20.0)),
             theme=reader.get("theme"),
+            images=bool(reader.get("images", True)),
             keys={str(k): str(v) for k, v in keys.items()},
+            export_dir=(Path(export_dir).expanduser() if export_dir else default_export_dir()),
         )
     except (TypeError, ValueError) as exc:
         raise TuinewsError(f"config file {cfg_path}: {exc}") from exc

@@ -292,6 +292,9 @@ def test_a_version_3_cache_gains_folders_and_keeps_its_feeds(tmp_path: Path) -> 
     s.close()
     conn = sqlite3.connect(path)
     conn.execute("ALTER TABLE feeds DROP COLUMN folder")
+    # What the later migrations added goes too (issue 14's notice and article images).
+    conn.execute("ALTER TABLE articles DROP COLUMN notice")
+    conn.execute("DROP TABLE article_images")
     conn.execute("PRAGMA user_version = 3")
     conn.commit()
     conn.close()
@@ -299,5 +302,26 @@ def test_a_version_3_cache_gains_folders_and_keeps_its_feeds(tmp_path: Path) -> 
     try:
         assert s.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert s.feed(f.id).title == "Old" and s.feed(f.id).folder is None
+    finally:
+        s.close()
+
+
+def test_a_version_4_cache_gains_notices_and_images(tmp_path: Path) -> None:
+    # Issue 14's migrations on a cache written before them: the articles stay readable.
+    path = tmp_path / "old.sqlite3"
+    s = Store(path)
+    f = s.add_feed("http://127.0.0.1/old-feed", "Old")
+    s.close()
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE articles DROP COLUMN notice")
+    conn.execute("DROP TABLE article_images")
+    conn.execute("PRAGMA user_version = 4")
+    conn.commit()
+    conn.close()
+    s = Store(path)
+    try:
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert s.feed(f.id).title == "Old"
+        assert s.images(1) == {}
     finally:
         s.close()

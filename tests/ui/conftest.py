@@ -94,9 +94,7 @@ def plain(widget: object) -> str:
 def visible_rows(screen: MainScreen) -> list[str]:
     """The story rows on screen, as text."""
     stories = screen.stories
-    top = int(stories.scroll_y)
-    height = stories.scrollable_content_region.height
-    return [stories.plain_row(i) for i in range(top, min(top + height, stories.count))]
+    return [stories.plain_row(i) for i in stories.visible_indices]
 
 
 async def settle(app: TuinewsApp, pilot: object) -> None:

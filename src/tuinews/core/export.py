@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tuinews.core.errors import ExportError
 from tuinews.core.models import Article, RelatedStory, Story
-from tuinews.core.text import clean_text, is_safe_url
+from tuinews.core.text import clean_text, is_safe_url, shown_title
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,27 @@ def _human_date(value: datetime) -> str:
     return f"{value.day} {value.strftime('%B %Y')}"
 
 
+def byline(story: Story, article: Article | None) -> list[str]:
+    """The parts of a story's byline: "By <author>", the site (or the feed), the day.
+
+    One definition for every place that prints a byline (the export, ``tuinews read``), so
+    they always agree. The feed's author and date come first: they are usually better than
+    what the page's metadata gives.
+    """
+    author = clean_text(story.author) or clean_text(article.author if article else None)
+    site = clean_text(article.site_name if article else None) or clean_text(story.feed_title)
+    published = story.published or (article.published if article else None)
+    parts = [f"By {author}" if author else "", site]
+    parts.append(_human_date(published) if published else "")
+    return [p for p in parts if p]
+
+
+def byline_markdown(story: Story, article: Article | None) -> str:
+    """The byline as one line of Markdown ("By Ada Quill · Valley Courier · 4 March 2026"),
+    each part escaped; empty when there is nothing to say."""
+    return " · ".join(escape_markdown(part) for part in byline(story, article))
+
+
 def export_markdown(
     story: Story,
     article: Article | None,
@@ -89,12 +110,20 @@ def export_markdown(
         escapes; titles and link texts are escaped so they cannot inject links or HTML.
     """
     has_text = article is not None and not article.error and bool(article.markdown.strip())
-    title = clean_text(story.title) or clean_text(article.title if article else None) or "Untitled"
+    title = (
+        shown_title(
+            story.title,
+            article.title if article else None,
+            [story.feed_title, (article.site_name if article else None) or ""],
+        )
+        or "Untitled"
+    )
     author = clean_text(story.author) or clean_text(article.author if article else None)
     published = story.published or (article.published if article else None)
     site = clean_text(article.site_name if article else None)
     url = story.link or (article.url if article else None)
 
+    byline_text = byline_markdown(story, article)
     front = ["---", f"title: {_yaml_str(title)}"]
     front.append(f"author: {_yaml_str(author)}" if author else "author: null")
     front.append(f"published: {_yaml_str(_iso(published))}" if published else "published: null")
@@ -106,18 +135,14 @@ def export_markdown(
     front.append("---")
 
     parts = ["\n".join(front), f"# {escape_markdown(title)}"]
-    byline = [
-        f"By {escape_markdown(author)}" if author else "",
-        escape_markdown(site or story.feed_title),
-        escape_markdown(_human_date(published)) if published else "",
-    ]
-    byline_text = " · ".join(b for b in byline if b)
     if byline_text:
         parts.append(f"*{byline_text}*")
     if url and is_safe_url(url):
         parts.append(f"Original: [{escape_markdown(url)}]({_link_target(url)})")
 
     if has_text and article is not None:
+        if article.notice:
+            parts.append(f"*Note: {escape_markdown(article.notice)}.*")
         parts.append(clean_text(article.markdown, keep_newlines=True))
     else:
         reason = clean_text(article.error) if article is not None and article.error else ""

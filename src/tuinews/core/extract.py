@@ -13,11 +13,10 @@ always handed ``str``.
 from __future__ import annotations
 
 import codecs
-import json
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from copy import deepcopy
 from datetime import UTC, datetime
 from typing import Any
@@ -26,9 +25,11 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from tuinews.core.errors import ExtractError
+from tuinews.core.markdown import html_to_tree, render_markdown, with_lead_image
+from tuinews.core.metadata import iter_json_ld, page_author, page_title
 from tuinews.core.models import ExtractedArticle
 from tuinews.core.related_links import find_related_links_in_tree, strip_terminal_escapes
-from tuinews.core.text import clean_text, is_safe_url
+from tuinews.core.text import clean_text, is_safe_url, same_title
 from tuinews.core.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
@@ -237,6 +238,13 @@ _PUBLISHED_META = (
     "dc.date.created",
     "dcterms.created",
     "dc.date",
+    "og:published_time",
+    "article:published",
+    "published-date",
+    "publishdate",
+    "date_published",
+    "datecreated",
+    "cxenseparse:recs:publishtime",
 )
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
@@ -264,26 +272,6 @@ def _parse_datetime(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _iter_json_ld(tree: HtmlElement) -> Iterator[dict[str, Any]]:
-    for script in tree.iterfind(".//script[@type]"):
-        if (script.get("type") or "").strip().lower() != "application/ld+json":
-            continue
-        try:
-            data = json.loads(script.text or "")
-        except (ValueError, RecursionError):
-            continue
-        stack: list[Any] = [data]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, list):
-                stack.extend(reversed(item))
-            elif isinstance(item, dict):
-                yield item
-                graph = item.get("@graph")
-                if isinstance(graph, list):
-                    stack.extend(reversed(graph))
-
-
 def _published_from_tree(tree: HtmlElement) -> datetime | None:
     """The page's own publication time, with its time of day when the page gives one."""
     metas: dict[str, str] = {}
@@ -296,7 +284,7 @@ def _published_from_tree(tree: HtmlElement) -> datetime | None:
         parsed = _parse_datetime(metas.get(key))
         if parsed:
             return parsed
-    for item in _iter_json_ld(tree):
+    for item in iter_json_ld(tree):
         value = item.get("datePublished")
         if isinstance(value, str) and (parsed := _parse_datetime(value)):
             return parsed
@@ -340,6 +328,209 @@ def _language(tree: HtmlElement, found: str | None) -> str | None:
         lang = meta.get("content") if meta is not None else None
     lang = clean_text(lang).split(",")[0].strip()
     return lang[:35] or None
+
+
+def _weight(text: str) -> int:
+    """Length for the "is there an article" test: a CJK character counts as three."""
+    return len(text) + 2 * len(_CJK_CHAR.findall(text))
+
+
+_NOT_ARTICLE = re.compile(
+    r"enable javascript|javascript (is )?(disabled|required)|\bcookies?\b|browser (is )?not"
+    r" supported|access denied|not found|\b40[34]\b|subscribe|log ?in|sign ?in|loading",
+    re.IGNORECASE,
+)
+
+
+def _whole_small_page(text: str, tree: HtmlElement) -> bool:
+    """A short text is still the article when it is the page: most of the page's visible
+    text, a few words at least, and not a notice (JavaScript, cookies, 404, log in)."""
+    if count_words(text) < 3 or _NOT_ARTICLE.search(text):
+        return False
+    body = tree.find(".//body")
+    if body is None:
+        return False
+    visible = " ".join(
+        " ".join(t.split())
+        for el in body.iter()
+        if isinstance(el.tag, str) and el.tag not in ("script", "style", "noscript", "template")
+        for t in (el.text, el.tail)
+        if t and t.strip()
+    )
+    return _weight(visible) < 3 * MIN_TEXT_CHARS and len(text) >= 0.5 * len(visible)
+
+
+_PAYWALL_TEXT = re.compile(
+    r"\b(subscribe|subscription|subscribers?|members?)\b.{0,60}\b(to (continue|keep) reading"
+    r"|to read (the|this|more)|only|required|exclusive)\b|to continue reading|already an?"
+    r" (subscriber|member)|(sign|log) ?in to (continue|read|keep reading)|create a free account"
+    r"|register (for free )?to (continue|read)|unlock (this|the full) (article|story)",
+    re.IGNORECASE,
+)
+_CONSENT_TEXT = re.compile(
+    r"we (and our partners )?use cookies|cookie (settings|preferences|policy|consent)"
+    r"|accept (all )?cookies|manage (your )?(consent|cookies)|your privacy choices"
+    r"|consent to (the use of|our use of)",
+    re.IGNORECASE,
+)
+_PAYWALL_MARK = re.compile(
+    r"paywall|regwall|premium[-_]?(content|article|wall)|subscriber[-_]?only|meteredcontent"
+    r"|piano[-_]?(offer|container|inline)|tp[-_]modal",
+    re.IGNORECASE,
+)
+TEASER_WORDS = 350
+"""Fewer words than this on a page that asks the reader to subscribe or to accept cookies
+means that only a teaser was available."""
+
+
+def _paywalled(tree: HtmlElement) -> bool:
+    """The page says its article is not free: JSON-LD ``isAccessibleForFree: false``, or an
+    element named like a paywall."""
+    for item in iter_json_ld(tree):
+        free = item.get("isAccessibleForFree")
+        if free is False or (isinstance(free, str) and free.strip().lower() == "false"):
+            return True
+    body = tree.find(".//body")
+    if body is None:
+        return False
+    names = body.xpath(".//@class | .//@id")
+    return bool(_PAYWALL_MARK.search(" ".join(str(n) for n in names)))
+
+
+def teaser_notice(text: str, tree: HtmlElement) -> str | None:
+    """Say so when the text is a teaser of an article behind a paywall or a consent wall
+    rather than the article (``None`` when it reads as the article itself)."""
+    words = count_words(text)
+    if words >= TEASER_WORDS:
+        return None
+    tail = "\n".join(text.strip().split("\n")[-3:])
+    if _CONSENT_TEXT.search(text) and words < 150:
+        return (
+            "only a teaser was available: the page showed a cookie consent notice instead "
+            "of the article"
+        )
+    if _PAYWALL_TEXT.search(tail) or _paywalled(tree):
+        return "only a teaser was available: the rest of the article is for subscribers"
+    return None
+
+
+_OUTSIDE_TEXT = ("nav", "footer", "aside", "header", "form", "menu")
+
+
+def _main_block_words(tree: HtmlElement) -> int:
+    """Words of the page's main text block: the element whose own ``<p>`` children hold the
+    most words (outside menus, headers, footers and forms). Cheap: one pass over ``<p>``."""
+    by_parent: dict[Any, int] = {}
+    for paragraph in tree.iter("p"):
+        parent = paragraph.getparent()
+        if parent is None or parent.tag in _OUTSIDE_TEXT:
+            continue
+        words = len(" ".join(paragraph.itertext()).split())
+        by_parent[parent] = by_parent.get(parent, 0) + words
+    if not by_parent:
+        return 0
+    block = max(by_parent, key=by_parent.__getitem__)
+    if next(block.iterancestors(_OUTSIDE_TEXT), None) is not None:
+        return 0
+    return by_parent[block]
+
+
+def _looks_cut(text: str, tree: HtmlElement) -> bool:
+    """trafilatura's text looks wrong: it holds less than 60% of the words of the page's main
+    text block (a teaser, a notice, a list of links where the page has an article)."""
+    block_words = _main_block_words(tree)
+    return block_words >= 60 and count_words(text) < 0.6 * block_words
+
+
+def _second_opinion(html: str, title: str | None) -> tuple[etree._Element, str] | None:
+    """The article as readability-lxml finds it, as a tree like trafilatura's (so it renders
+    the same: quotes, lists, links). ``None`` when it finds nothing."""
+    import lxml.html
+    from readability import Document as ReadabilityDocument
+
+    try:
+        summary = ReadabilityDocument(html).summary(html_partial=True)
+        if not summary.strip():
+            return None
+        body = html_to_tree(lxml.html.fragment_fromstring(summary, create_parent="div"))
+    except Exception:  # readability-lxml raises its own errors on odd pages
+        logger.info("readability-lxml failed on a page", exc_info=True)
+        return None
+    _drop_leading_title(body, title)
+    return body, _plain_text(body)
+
+
+def _base_url(tree: HtmlElement, url: str) -> str:
+    """The URL that the page's relative links are relative to (``<base href>``, else ``url``)."""
+    from urllib.parse import urljoin
+
+    base = tree.find(".//base[@href]")
+    href = (base.get("href") or "").strip() if base is not None else ""
+    return urljoin(url, href) if href else url
+
+
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _drop_hidden(tree: HtmlElement) -> None:
+    """Remove what a browser would not show (``hidden``, ``display: none``, ``visibility:
+    hidden``, ``aria-hidden="true"``), as Reader View does: trafilatura reads it as text."""
+    body = tree.find(".//body")
+    if body is None:
+        return
+    # XPath narrows the candidates in C; the exact tests run on those few in Python.
+    candidates = body.xpath(
+        ".//*[@hidden or @aria-hidden or contains(@style, 'none') or contains(@style, 'hidden')]"
+    )
+    for el in candidates:
+        if el.tag in ("img", "picture", "source"):  # lazy images wait hidden for a script
+            continue
+        if (
+            el.get("hidden") is not None
+            or (el.get("aria-hidden") or "").strip().lower() == "true"
+            or _HIDDEN_STYLE.search(el.get("style") or "")
+        ) and el.getparent() is not None:
+            el.drop_tree()
+
+
+def _keep_captions(tree: HtmlElement) -> None:
+    """Turn ``<figcaption>`` into a paragraph after its figure: trafilatura drops captions,
+    and a photo's caption or a chart's source is part of what a reader reads."""
+    for caption in list(tree.iter("figcaption")):
+        if not " ".join(caption.itertext()).strip():
+            continue
+        caption.tag = "p"
+        figure = next(caption.iterancestors("figure"), None)
+        parent = caption.getparent()
+        if figure is None or parent is None or figure.getparent() is None:
+            continue
+        # Out of the figure, right after it, with the text kept around it.
+        tail, caption.tail = caption.tail, None
+        previous = caption.getprevious()
+        if tail:
+            if previous is not None:
+                previous.tail = (previous.tail or "") + tail
+            else:
+                parent.text = (parent.text or "") + tail
+        parent.remove(caption)
+        caption.tail, figure.tail = figure.tail, None
+        figure.addnext(caption)
+
+
+def _drop_leading_title(body: etree._Element, title: str | None) -> None:
+    """Remove the article's title from the top of the body: the article pane and the export
+    show it in their header, so it must not open the text a second time. "The top" is what
+    comes before the first real paragraph (25 words or more): a kicker, a standfirst, the lead
+    image may stand above the page's ``<h1>``."""
+    for el in list(body)[:6]:
+        text = " ".join(" ".join(el.itertext()).split())
+        if el.tag == "head" and same_title(text, title):
+            parent = el.getparent()
+            if parent is not None and not (el.tail or "").strip():
+                parent.remove(el)
+            return
+        if len(text.split()) >= 25:
+            return
 
 
 def count_words(text: str) -> int:
@@ -387,7 +578,6 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
     from trafilatura.core import bare_extraction
     from trafilatura.settings import Document
     from trafilatura.utils import load_html
-    from trafilatura.xml import xmltotxt
 
     if len(html) > MAX_HTML_CHARS:
         raise ExtractError("page too large")
@@ -400,22 +590,44 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
         tree = load_html(html)
         if tree is None:
             raise ExtractError("this page could not be read as HTML")
-        # bare_extraction copies a tree it is handed, so `tree` stays intact for the rest.
+        published = _published_from_tree(tree)
+        related = find_related_links_in_tree(tree, url)
+        base_url = _base_url(tree, url)
+        # What the page says but trafilatura would drop (figure captions): moved into the
+        # tree before extraction. The metadata and related links were read above.
+        _keep_captions(tree)
+        _drop_hidden(tree)
         document = bare_extraction(tree, options=options)
         if not isinstance(document, Document) or document.body is None:
             raise ExtractError(_NO_TEXT)
+        title = page_title(tree, document.title, document.sitename)
+        # trafilatura's own title may be the <h1> the body opens with: drop either.
+        _drop_leading_title(document.body, title)
+        if document.title and document.title != title:
+            _drop_leading_title(document.body, clean_text(document.title))
+        author = clean_text(document.author) or page_author(tree) or None
+        body = document.body
+        text = _plain_text(body)
+        extractor = "trafilatura"
+        if _looks_cut(text, tree):
+            second = _second_opinion(html, title)
+            if second is not None and count_words(second[1]) >= 1.3 * count_words(text):
+                body, text = second
+                extractor = "readability"
         markdown = clean_text(
-            unicodedata.normalize("NFC", xmltotxt(document.body, True)), keep_newlines=True
+            unicodedata.normalize("NFC", render_markdown(body, base_url)),
+            keep_newlines=True,
         )
-        text = clean_text(
-            unicodedata.normalize("NFC", _plain_text(document.body)), keep_newlines=True
-        )
-        if len(text) + 2 * len(_CJK_CHAR.findall(text)) < MIN_TEXT_CHARS:
+        text = clean_text(unicodedata.normalize("NFC", text), keep_newlines=True)
+        notice = teaser_notice(text, tree)
+        if (
+            _weight(text) < MIN_TEXT_CHARS
+            and not _whole_small_page(text, tree)
+            and (notice is None or count_words(text) < 10)
+        ):
             raise ExtractError(_NO_TEXT)
-        published = _published_from_tree(tree)
         if published is None and document.date:
             published = _parse_datetime(document.date)
-        related = find_related_links_in_tree(tree, url)
     except ExtractError:
         raise
     except RecursionError as exc:
@@ -427,18 +639,25 @@ def extract_article(html: str, url: str) -> ExtractedArticle:
         logger.warning("extraction of %s failed", url, exc_info=True)
         raise ExtractError("this page could not be read") from exc
 
-    image = document.image if is_safe_url(document.image) else None
+    from urllib.parse import urljoin
+
+    image = urljoin(base_url, document.image.strip()) if document.image else None
+    image = image if is_safe_url(image) else None
+    if image:
+        markdown = with_lead_image(markdown, clean_text(image), "")
     return ExtractedArticle(
         markdown=markdown,
         text=text,
-        title=clean_text(document.title) or None,
-        author=clean_text(document.author) or None,
+        title=title,
+        author=author,
         published=published,
         site_name=clean_text(document.sitename) or None,
         language=_language(tree, document.language),
         top_image=clean_text(image) or None,
         word_count=count_words(text),
         related_links=related,
+        extractor=extractor,
+        notice=notice,
     )
 
 

@@ -102,6 +102,12 @@ class ExtractedArticle:
     top_image: str | None = None
     word_count: int = 0
     related_links: list[RelatedLink] = field(default_factory=list)
+    extractor: str = "trafilatura"
+    """What found the text: "trafilatura", or "readability" when trafilatura's looked cut
+    and readability-lxml's second opinion held more (see ``extract._looks_cut``)."""
+    notice: str | None = None
+    """What the reader must know about this text, e.g. "only a teaser was available (the
+    page asks to subscribe)"; ``None`` when it is the article."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +174,8 @@ class Article:
     error: str | None = None
     """Why no full text is available (the markdown then holds the feed summary)."""
     related_links: list[RelatedLink] = field(default_factory=list)
+    notice: str | None = None
+    """What the reader must know about the text (see :attr:`ExtractedArticle.notice`)."""
 
 
 @dataclass(frozen=True, slots=True)

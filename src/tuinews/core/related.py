@@ -23,7 +23,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from .errors import NotFoundError
@@ -46,7 +46,16 @@ TOPIC_CANDIDATES = 50
 TITLE_BOOST = 1.0
 CANDIDATE_WORDS = 600  # a long article is compared on its first words only (speed)
 MIN_SHARED_TERMS = 2
-MIN_TOPIC_SCORE = 0.03  # below this, a shared word or two is chance (samples: on topic 0.05+)
+MIN_TOPIC_SCORE = (
+    0.05  # below this, shared words are chance (real feeds, with the prior: 0.03-0.05 all chance)
+)
+# A prior on document frequencies from general English (wordfreq): the cache counts as if it
+# held PRIOR_DOCUMENTS more stories of PRIOR_DOCUMENT_WORDS words each, in which a word occurs
+# as often as in English at large. In a small cache every word is rare, so "path, means,
+# suggests" weighed as much as the names of the event; the prior keeps common words common.
+# In a big cache the cache's own counts dominate. (Issue 17.)
+PRIOR_DOCUMENTS = 5000
+PRIOR_DOCUMENT_WORDS = 300
 # Recency: a candidate older than the open story loses up to this share of its score.
 AGE_DAMPING = 0.25
 AGE_SCALE_DAYS = 30.0
@@ -97,6 +106,9 @@ _STOP_WORDS = frozenset(_STOP_TEXT.split())
 _STEMS: dict[str, str] = {}
 _KEY_TERMS: dict[str, str] = {}
 _EVENT_TERMS: dict[str, str] = {}
+# Index term -> the share of ordinary English documents that hold it (the prior, see
+# PRIOR_DOCUMENTS); the largest over the words that stem to the term.
+_TERM_PRIOR: dict[str, float] = {}
 _STEMS_MAX = 300_000
 _DF_MAX = 300_000
 _N_RECHECK_SECONDS = 60.0
@@ -143,12 +155,18 @@ class _Vocabulary:
             _STEMS.clear()
             _KEY_TERMS.clear()
             _EVENT_TERMS.clear()
+            _TERM_PRIOR.clear()
         found = self.store.index_terms(sorted(missing))
+        share = _english_share()
         for word in missing:
             term = found.get(word, "")
             _KEY_TERMS[word] = term if _is_key_word(word) else ""
             _EVENT_TERMS[word] = term if _is_event_word(word) else ""
             _STEMS[word] = term
+            if term:
+                prior = share(word)
+                if prior > _TERM_PRIOR.get(term, 0.0):
+                    _TERM_PRIOR[term] = prior
 
     def key_terms(self, words: Sequence[str]) -> list[str]:
         """The index terms of the key words among ``words`` (stop words and numbers out)."""
@@ -173,12 +191,38 @@ class _Vocabulary:
         if missing:
             found = self.store.document_frequencies(sorted(missing))
             n = max(freq.n, 1)
+            prior = _TERM_PRIOR.get
             for term in missing:
                 d = found.get(term, 0)
                 freq.df[term] = d
                 d = min(max(d, 1), n)
-                cache[term] = math.log((n - d + 0.5) / (d + 0.5) + 1.0)
+                # The cache's counts plus the prior's: see PRIOR_DOCUMENTS.
+                seen = d + PRIOR_DOCUMENTS * prior(term, 0.0)
+                total = n + PRIOR_DOCUMENTS
+                cache[term] = math.log((total - seen + 0.5) / (seen + 0.5) + 1.0)
         return cache
+
+
+_SHARE: Callable[[str], float] | None = None
+
+
+def _english_share() -> Callable[[str], float]:
+    """word -> the share of ordinary English documents that hold it (0.0 for a word English
+    does not know, such as most names; always 0.0 where wordfreq is not installed)."""
+    global _SHARE
+    if _SHARE is None:
+        try:
+            from wordfreq import word_frequency  # noqa: PLC0415 - 0.1 s: only when relating
+        except ImportError:  # pragma: no cover - a dependency; the prior is then off
+            _SHARE = lambda word: 0.0  # noqa: E731
+        else:
+
+            def share(word: str) -> float:
+                frequency = word_frequency(word, "en", wordlist="small")
+                return min(1.0, PRIOR_DOCUMENT_WORDS * frequency)
+
+            _SHARE = share
+    return _SHARE
 
 
 def _words(text: str, limit: int | None = None) -> list[str]:

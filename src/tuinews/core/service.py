@@ -34,6 +34,7 @@ from .models import (
 )
 from .pipes import ExtractWorkers, ParseWorkers
 from .store import FeedUpdate, Store, StoryFilter
+from .text import clean_text, drop_leading_title, shown_title
 from .writer import BatchWriter
 
 if TYPE_CHECKING:
@@ -51,6 +52,9 @@ FEED_ACCEPT = (
     " application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+MAX_IMAGES = 12
+"""Images of one article fetched for the article pane (the rest stay links)."""
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
 _PREFETCH_LINGER = 0.4
 """Seconds a prefetch's commit waits for more pages (see ``_fetch_articles_async``)."""
 # Pages opened from a related link that were not in the cache are kept as stories of this
@@ -216,9 +220,7 @@ class Service:
             FetchError: the address cannot be fetched.
             ParseError: neither a feed nor a page that links to one.
         """
-        url = url.strip()
-        if "://" not in url:
-            url = "https://" + url
+        url = feed_address(url)
         from . import feeds as feedmod  # noqa: PLC0415 - lazy, see the imports
 
         result = self.fetcher.fetch(url, accept=FEED_ACCEPT)
@@ -495,7 +497,64 @@ class Service:
         self.store.store_raw_page(story_id, result.url, result.content, result.content_type)
         article = self._extract_stored(story_id)
         assert article is not None
+        article = self._second_look(story_id, result, article)
         return self._merge(story, article)
+
+    def _second_look(self, story_id: int, result: FetchResult, article: Article) -> Article:
+        """Pages that need a second look (issue 14): the next pages of a multi-page article
+        joined to the first; the AMP or print version when the page has no article (or only
+        a teaser). Returns the stored article, changed or not. Network failures on the extra
+        pages keep what the first page gave."""
+        from .extract import decode_html  # noqa: PLC0415 - lazy, see the imports
+        from .second_look import MAX_PAGES, is_next_page, page_links
+
+        html = decode_html(result.content, result.content_type)
+        links = page_links(html, result.url)
+        if article.error or article.notice:
+            for alternative in (links.amp, links.print_version):
+                if not alternative:
+                    continue
+                try:
+                    page = self.fetcher.fetch(alternative, accept=PAGE_ACCEPT)
+                    other = self.extractor.extract_page(page.content, page.content_type, page.url)
+                except (FetchError, ExtractError) as exc:
+                    log.info("second look at %s failed: %s", alternative, exc)
+                    continue
+                if other.notice is None and other.word_count > article.word_count:
+                    self.store.store_article(story_id, result.url, other)
+                    return self.store.article(story_id) or article
+            return article
+        if not links.next_page:
+            return article
+        try:
+            first = self.extractor.extract_page(result.content, result.content_type, result.url)
+        except ExtractError:
+            return article
+        pages, seen = [first], {result.url}
+        next_url: str | None = links.next_page
+        while next_url and next_url not in seen and len(pages) < MAX_PAGES:
+            seen.add(next_url)
+            try:
+                page = self.fetcher.fetch(next_url, accept=PAGE_ACCEPT)
+                pages.append(self.extractor.extract_page(page.content, page.content_type, page.url))
+            except (FetchError, ExtractError) as exc:
+                log.info("page %d of %s: %s", len(pages) + 1, result.url, exc)
+                break
+            candidate = page_links(decode_html(page.content, page.content_type), page.url)
+            next_url = candidate.next_page
+            if next_url and not is_next_page(result.url, next_url):
+                break
+        if len(pages) == 1:
+            return article
+        joined = replace(
+            first,
+            markdown="\n\n".join(p.markdown for p in pages),
+            text="\n\n".join(p.text for p in pages),
+            word_count=sum(p.word_count for p in pages),
+            related_links=[link for p in pages for link in p.related_links],
+        )
+        self.store.store_article(story_id, result.url, joined)
+        return self.store.article(story_id) or article
 
     def _extract_stored(self, story_id: int) -> Article | None:
         raw = self.store.raw_page(story_id)
@@ -542,11 +601,23 @@ class Service:
         markdown = article.markdown
         if article.error and not markdown:
             markdown = self.summary_markdown(story)
+        markdown = drop_leading_title(markdown, story.title)  # issue 15 item 7
+        notice = article.notice
+        if notice and not article.error:
+            # A teaser on the page: the feed entry's own content may be the whole article.
+            from .extract import count_words  # noqa: PLC0415 - lazy, see the imports
+
+            feed_text = self.summary_markdown(story)
+            if count_words(feed_text) > max(1.5 * article.word_count, article.word_count + 50):
+                markdown, notice = feed_text, "the page had only a teaser: this is the feed's text"
         return Article(
             story_id=article.story_id,
             url=article.url,
             markdown=markdown,
-            title=story.title or article.title,
+            title=shown_title(
+                story.title, article.title, [story.feed_title, article.site_name or ""]
+            )
+            or None,
             author=author,
             published=story.published or article.published,
             site_name=article.site_name,
@@ -556,7 +627,44 @@ class Service:
             fetched_at=article.fetched_at,
             error=article.error,
             related_links=article.related_links,
+            notice=notice,
         )
+
+    def article_images(
+        self, story_id: int, *, fetch: bool = True, limit: int = MAX_IMAGES
+    ) -> list[tuple[str, bytes]]:
+        """The images of a story's article (lead image first), as (URL, bytes): those kept in
+        the cache, and with ``fetch`` the others fetched now and kept. For a worker thread.
+
+        An image that cannot be fetched (or is not an image, or is larger than
+        :data:`MAX_IMAGE_BYTES`) is recorded with why and not asked for again.
+        """
+        from .markdown import image_urls  # noqa: PLC0415 - lazy, see the imports
+
+        article = self.store.article(story_id)
+        if article is None or not article.markdown:
+            return []
+        kept = self.store.images(story_id)
+        found: list[tuple[str, bytes]] = []
+        for url in image_urls(article.markdown)[:limit]:
+            if url in kept:
+                data = kept[url][1]
+                if data:
+                    found.append((url, data))
+                continue
+            if not fetch:
+                continue
+            try:
+                result = self.fetcher.fetch(url, accept="image/*")
+                ctype = (result.content_type or "").split(";")[0].strip().lower()
+                if not ctype.startswith("image/") or len(result.content) > MAX_IMAGE_BYTES:
+                    raise FetchError(f"not an image of at most 5 MB ({ctype or 'no type'})")
+            except FetchError as exc:
+                self.store.store_image(story_id, url, None, None, exc.message)
+                continue
+            self.store.store_image(story_id, url, ctype, result.content)
+            found.append((url, result.content))
+        return found
 
     def fetch_articles(
         self,
@@ -570,7 +678,34 @@ class Service:
         todo = self.store.story_ids_without_article(list(story_ids))
         if not todo:
             return 0, 0
-        return asyncio.run(self._fetch_articles_async(todo, progress, cancel))
+        stored, failed = asyncio.run(self._fetch_articles_async(todo, progress, cancel))
+        if cancel is None or not cancel.is_set():
+            self._second_look_after_prefetch(todo)
+        return stored, failed
+
+    def _second_look_after_prefetch(self, story_ids: Sequence[int]) -> None:
+        """The second look (see :meth:`_second_look`) for prefetched pages that need one: a
+        page that declares a next page, or one without an article (or with only a teaser)
+        that declares an AMP or print version. Found with a byte search of the stored page,
+        so the other pages cost one read each."""
+        for story_id in story_ids:
+            raw = self.store.raw_page(story_id)
+            if raw is None:
+                continue
+            url, body, content_type = raw
+            head = body[:300_000].lower()
+            paged = any(mark in head for mark in (b'rel="next"', b"rel='next'", b"rel=next"))
+            other = b"amphtml" in head or b'media="print"' in head or b"media='print'" in head
+            if not paged and not other:
+                continue
+            article = self.store.article(story_id)
+            if article is None or not paged and not (article.error or article.notice):
+                continue
+            result = FetchResult(url, 200, body, content_type, None, None)
+            try:
+                self._second_look(story_id, result, article)
+            except TuinewsError as exc:  # the first page stays as it was
+                log.info("second look at %s failed: %s", url, exc)
 
     async def _fetch_articles_async(
         self,
@@ -833,6 +968,26 @@ class Service:
     def needs_first_run(self) -> bool:
         """True on the very first start (empty cache, never initialised)."""
         return not self.store.get_setting("initialized", False) and not self.store.feeds()
+
+
+def feed_address(text: str) -> str:
+    """What the user typed as a feed or site address, as a URL (``https://`` added).
+
+    Raises:
+        TuinewsError: the text cannot be a web address (no dot in the host, spaces), with
+            what to type instead.
+    """
+    url = text.strip()
+    shown = clean_text(url) or "(nothing)"
+    hint = "type a feed URL or a site's address (e.g. https://example.org/feed.xml)"
+    if not url or any(ch.isspace() for ch in url):
+        raise TuinewsError(f"{shown} is not a web address: {hint}")
+    if "://" not in url:
+        host = url.split("/", 1)[0].split(":", 1)[0]
+        if "." not in host and host != "localhost":
+            raise TuinewsError(f"{shown} is not a web address: {hint}")
+        url = "https://" + url
+    return url
 
 
 def iter_ids(values: Iterable[str]) -> list[int]:

@@ -35,7 +35,7 @@ from .models import Article, ExtractedArticle, Feed, ParsedEntry, ParsedFeed, Re
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 
 _MIGRATIONS: list[str] = [
     # 1: the first schema.
@@ -128,6 +128,24 @@ _MIGRATIONS: list[str] = [
     """
     ALTER TABLE feeds ADD COLUMN folder TEXT;
     """,
+    # 5 (issue 14): what the reader must know about an article's text, e.g. "only a teaser was
+    # available" on a paywalled or consent-walled page (NULL: nothing to say).
+    """
+    ALTER TABLE articles ADD COLUMN notice TEXT;
+    """,
+    # 6 (issue 14): the images of an article (lead and in-body), fetched in the background
+    # and kept with it for offline reading. ``data`` NULL with ``error``: it could not be had.
+    """
+    CREATE TABLE article_images (
+        story_id     INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        url          TEXT NOT NULL,
+        content_type TEXT,
+        data         BLOB,
+        error        TEXT,
+        fetched_at   REAL NOT NULL,
+        PRIMARY KEY (story_id, url)
+    );
+    """,
 ]
 
 # The tokenizer of story_fts (migration 1). The scratch table that stems words for related
@@ -171,6 +189,9 @@ class StoryFilter:
     unread: bool = False
     starred: bool = False
     search: str | None = None
+    keep_ids: tuple[int, ...] = ()
+    """Stories an unread list still shows once read (issue 17: the story being read stays in
+    the Unread view until the view is left)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -760,7 +781,11 @@ class Store:
         if flt.feed_id is not None:
             clauses.append("s.feed_id = ?")
             params.append(flt.feed_id)
-        if flt.unread:
+        if flt.unread and flt.keep_ids:
+            marks = ",".join("?" * len(flt.keep_ids))
+            clauses.append(f"(s.read = 0 OR s.id IN ({marks}))")
+            params.extend(flt.keep_ids)
+        elif flt.unread:
             clauses.append("s.read = 0")
         if flt.starred:
             clauses.append("s.starred = 1")
@@ -964,6 +989,34 @@ class Store:
             ]
         return out
 
+    # -- article images (issue 14) -----------------------------------------------------
+
+    def store_image(
+        self,
+        story_id: int,
+        url: str,
+        content_type: str | None,
+        data: bytes | None,
+        error: str | None = None,
+    ) -> None:
+        """Keep one image of an article (or why it could not be fetched)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO article_images (story_id, url, content_type, data,"
+                " error, fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (story_id, url, content_type, data, error, time.time()),
+            )
+
+    def images(self, story_id: int) -> dict[str, tuple[str | None, bytes | None, str | None]]:
+        """The kept images of an article: URL -> (content type, bytes or None, error)."""
+        return {
+            url: (ctype, data, error)
+            for url, ctype, data, error in self._query(
+                "SELECT url, content_type, data, error FROM article_images WHERE story_id = ?",
+                (story_id,),
+            )
+        }
+
     # -- articles ----------------------------------------------------------------------
 
     def store_raw_page(
@@ -1000,6 +1053,7 @@ class Store:
                 (story_id, url, *_article_values(extracted), _now()),
             )
             self._index_article(conn, story_id, extracted)
+            self._store_notice(conn, story_id, extracted)
 
     def store_fetched_page(
         self,
@@ -1035,6 +1089,15 @@ class Store:
                 (story_id, url, *_article_values(extracted), _now(), packed, content_type),
             )
             self._index_article(conn, story_id, extracted)
+            self._store_notice(conn, story_id, extracted)
+
+    @staticmethod
+    def _store_notice(conn: sqlite3.Connection, story_id: int, extracted: ExtractedArticle) -> None:
+        """The article's notice (issue 14), or NULL: a statement of its own, so that the
+        article INSERTs stay as they were."""
+        conn.execute(
+            "UPDATE articles SET notice = ? WHERE story_id = ?", (extracted.notice, story_id)
+        )
 
     @staticmethod
     def _index_article(
@@ -1066,7 +1129,7 @@ class Store:
         """The stored article of a story (None when never fetched or not yet extracted)."""
         rows = self._query(
             "SELECT story_id, url, markdown, title, author, published, site_name, language,"
-            " top_image, word_count, fetched_at, error, extracted FROM articles"
+            " top_image, word_count, fetched_at, error, extracted, notice FROM articles"
             " WHERE story_id = ?",
             (story_id,),
         )
@@ -1095,6 +1158,7 @@ class Store:
             fetched_at=_dt(r[10]),
             error=r[11],
             related_links=links,
+            notice=r[13],
         )
 
     # -- related stories: index terms, document frequencies, candidates -----------------

@@ -81,3 +81,64 @@ def is_safe_url(url: str | None) -> bool:
         return False
     u = clean_text(url).strip().lower()
     return u.startswith("http://") or u.startswith("https://")
+
+
+def _heading_key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
+
+
+def same_title(heading: str, title: str | None) -> bool:
+    """True when ``heading`` is the article's title (the page's ``<h1>`` repeating it): the
+    same words, or the title with a site-name suffix or prefix around the heading."""
+    if not title:
+        return False
+    h, t = _heading_key(heading), _heading_key(title)
+    if not h or not t:
+        return False
+    return h == t or (len(h) >= 12 and (t.startswith(h) or t.endswith(h) or h.startswith(t)))
+
+
+def drop_leading_title(markdown: str, title: str | None) -> str:
+    """``markdown`` without a heading that repeats ``title`` near its top (the header shows
+    it): among the first blocks, before the first paragraph of 25 words or more.
+
+    Used where the title known best (the feed entry's) differs from the page's own, which
+    extraction already removed.
+    """
+    if not title:
+        return markdown
+    blocks = markdown.split("\n\n")
+    for i, block in enumerate(blocks[:6]):
+        line = block.strip()
+        if line.startswith("#") and "\n" not in line:
+            heading = line.lstrip("#").strip().replace("\\", "")
+            if line.lstrip("#").startswith(" ") and same_title(heading, title):
+                return "\n\n".join(blocks[:i] + blocks[i + 1 :]).lstrip("\n")
+        if len(line.split()) >= 25:
+            break
+    return markdown
+
+
+def clean_site_suffix(title: str, site_names: list[str]) -> str:
+    """Remove a known site name after (or before) a separator: "Story | Site" -> "Story"."""
+    for site in site_names:
+        site = " ".join(site.split())
+        if not site or len(site) >= len(title):
+            continue
+        for sep in (" | ", " - ", " – ", " — ", " · ", " :: ", " » "):
+            if title.casefold().endswith((sep + site).casefold()):
+                rest = title[: -len(sep + site)].strip()
+                if len(rest.split()) >= 2:
+                    return rest
+            if title.casefold().startswith((site + sep).casefold()):
+                rest = title[len(site + sep) :].strip()
+                if len(rest.split()) >= 2:
+                    return rest
+    return title
+
+
+def shown_title(story_title: str | None, article_title: str | None, sites: list[str]) -> str:
+    """The title to show and export: the feed entry's, else the page's, with a site-name
+    suffix or prefix (" | Site", "Site - ") removed when ``sites`` names it."""
+    title = clean_text(story_title) or clean_text(article_title)
+    return clean_site_suffix(title, [clean_text(s) for s in sites if s]) if title else ""

@@ -10,6 +10,7 @@ run on the UI thread: they are single indexed queries.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -27,17 +28,18 @@ from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tuinews.core.errors import FetchError, TuinewsError
 from tuinews.core.models import Article, Feed, RelatedStory, Story
-from tuinews.core.service import FeedResult, RefreshSummary, Service
+from tuinews.core.service import FeedResult, RefreshSummary, Service, feed_address
 from tuinews.core.store import StoryFilter
 from tuinews.core.text import clean_text, is_safe_url
 
 from ..widgets.article_view import ArticleState, ArticleView
 from ..widgets.feed_list import FeedChoice, FeedList
+from ..widgets.footer import ReaderFooter
 from ..widgets.related_sidebar import RelatedSidebar
 from ..widgets.status_line import StatusLine
 from ..widgets.story_list import Clock, StoryList, utc_now
@@ -49,12 +51,45 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POSITION_KEY = "ui.position"
-EXPORT_DIR_KEY = "ui.export_dir"
+LIST_WIDTH_KEY = "ui.list_width"
 SIDEBAR_MIN_WIDTH = 100
-"""Below this many columns the related sidebar hides unless asked for."""
+"""Below this many columns the related sidebar hides unless asked for, and then floats over
+the article (a drawer) instead of squeezing it."""
+SHORT_HEIGHT = 30
+"""Below this many lines the feed list gets a fixed share (All, Unread, Starred, four feeds)."""
+LIST_STEP = 4
+"""Columns one `<` / `>` takes from or gives to the story list."""
+LIST_MIN_WIDTH = 24
+ARTICLE_MIN_WIDTH = 30
+"""The story list never grows past the point where the article has fewer columns than this."""
 HISTORY_LIMIT = 50
+KEEP_IN_VIEW = 200
+"""Stories read in an unread list that it keeps showing (the newest ones)."""
 RELOAD_INTERVAL = 0.25
 """During a refresh the lists are re-read at most this often (seconds)."""
+
+
+FAILURES = {
+    "add-feed": "Could not add the feed",
+    "remove-feed": "Could not remove the feed",
+    "export": "Export failed",
+    "refresh": "The refresh stopped",
+    "article": "Could not load the article",
+    "related": "Could not find related stories",
+    "link": "Could not open the page",
+}
+"""What failed, in words, for each worker group."""
+
+
+def failure_message(group: str, error: BaseException | None) -> str:
+    """A worker's failure as the user reads it: what failed, then why (and what to do, where
+    the core's message says it). Never an internal name."""
+    what = FAILURES.get(group, "Something went wrong")
+    if isinstance(error, TuinewsError):
+        return f"{what}: {clean_text(error.message)}"
+    detail = clean_text(str(error)) if error is not None else ""
+    suffix = f" ({detail})" if detail else ""
+    return f"{what}: an unexpected error{suffix}. The log file has the details."
 
 
 class MainScreen(Screen[None]):
@@ -90,13 +125,23 @@ class MainScreen(Screen[None]):
         Binding("d", "remove_feed", "Remove feed", show=False, id="remove_feed"),
         Binding("A", "mark_all_read", "Mark all read", show=False, id="mark_all_read"),
         Binding("backslash", "toggle_sidebar", "Sidebar", show=False, id="toggle_sidebar"),
+        Binding("greater_than_sign", "widen_list", "Wider list", show=False, id="widen_list"),
+        Binding("less_than_sign", "narrow_list", "Narrower list", show=False, id="narrow_list"),
         Binding("w", "why_related", "Why related", show=False, id="why_related"),
         Binding("backspace", "back", "Back", show=False, id="back"),
-        Binding("escape", "cancel", "Stop refresh / clear search", show=False, id="cancel"),
+        Binding(
+            "escape",
+            "cancel",
+            "Close the sidebar / stop refresh / clear search",
+            show=False,
+            id="cancel",
+        ),
     ]
 
     sidebar_shown: var[bool | None] = var(None)
     """The user's choice for the sidebar (None: automatic, by width)."""
+    list_width: var[int | None] = var(None)
+    """The feed and story pane's width in columns, as the user set it (None: by the layout)."""
 
     # -- messages from the workers -------------------------------------------------------
 
@@ -136,6 +181,16 @@ class MainScreen(Screen[None]):
             """The story."""
             self.article = article
             """Its article as fetched and extracted."""
+
+    class ImagesReady(Message):
+        """A story's images were fetched (or read from the cache) and decoded."""
+
+        def __init__(self, story_id: int, images: list[tuple[str, Any]]) -> None:
+            super().__init__()
+            self.story_id = story_id
+            """The story."""
+            self.images = images
+            """(URL, decoded image) in the order of the article."""
 
     class ArticleFailed(Message):
         """A story's page could not be fetched."""
@@ -229,6 +284,9 @@ class MainScreen(Screen[None]):
         self._history: list[int] = []
         self._cancel_refresh: threading.Event | None = None
         self._search_query: str | None = None
+        self._pin_top = load_samples
+        """While the samples load, a list the reader has not moved keeps its cursor on the
+        first (newest) story instead of following the story that was first before."""
 
     @property
     def tuinews_app(self) -> TuinewsApp:
@@ -243,7 +301,7 @@ class MainScreen(Screen[None]):
             yield ArticleView(timezone=self._timezone, id="article")
             yield RelatedSidebar(clock=self._clock, id="related")
         yield StatusLine(id="status")
-        yield Footer()
+        yield ReaderFooter(id="footer")
 
     @property
     def feeds(self) -> FeedList:
@@ -266,6 +324,9 @@ class MainScreen(Screen[None]):
         return self.query_one(StatusLine)
 
     async def on_mount(self) -> None:
+        width = self.service.store.get_setting(LIST_WIDTH_KEY)
+        if isinstance(width, int):
+            self.list_width = width
         position: dict[str, Any] = self.service.store.get_setting(POSITION_KEY, {}) or {}
         self.reload_feeds(keep=str(position.get("feed") or "all"))
         choice = self.feeds.current
@@ -274,7 +335,7 @@ class MainScreen(Screen[None]):
         )
         self.show_feed_error(choice)
         self.stories.focus()
-        self._apply_sidebar()
+        self._apply_layout()
         opened = position.get("open")
         if isinstance(opened, int):
             try:
@@ -385,6 +446,7 @@ class MainScreen(Screen[None]):
         if remember and previous is not None and previous.id != story.id:
             self._history.append(previous.id)
             del self._history[:-HISTORY_LIMIT]
+        self._keep_in_view(story.id)
         if not story.read:
             self.service.set_read(story.id, True)
             story = self.service.story(story.id)
@@ -394,9 +456,9 @@ class MainScreen(Screen[None]):
         # thread; that case (and the network) goes to the worker.
         if fetched is not None:
             source = "summary" if fetched.error else "network"
-            await self.article.show(
-                ArticleState(story, fetched, source, fetched.error), scroll_y=scroll_y
-            )
+            fetched_state = ArticleState(story, fetched, source, fetched.error)
+            await self.article.show(fetched_state, scroll_y=scroll_y)
+            self.show_images(fetched_state)
         elif self.service.store.article(story.id) is not None:
             article = self.service.cached_article(story.id)
             state = ArticleState(
@@ -406,6 +468,7 @@ class MainScreen(Screen[None]):
                 article.error if article else None,
             )
             await self.article.show(state, scroll_y=scroll_y)
+            self.show_images(state)
         else:
             await self.article.show(ArticleState(story, None, "loading"), scroll_y=scroll_y)
             self.fetch_article(story.id)
@@ -413,6 +476,15 @@ class MainScreen(Screen[None]):
             self.sidebar.show_loading(story.id)
         self.find_related(story.id)
         self.save_position()
+
+    def _keep_in_view(self, story_id: int) -> None:
+        """In an unread list, keep a story that is opened (and so read) until the list is
+        left: it does not vanish under the reader, and `m` makes it unread in place."""
+        flt = self.stories.filter
+        if flt.unread and story_id not in flt.keep_ids:
+            self.stories.filter = dataclasses.replace(
+                flt, keep_ids=(*flt.keep_ids, story_id)[-KEEP_IN_VIEW:]
+            )
 
     @work(thread=True, exclusive=True, group="article", exit_on_error=False)
     def fetch_article(self, story_id: int) -> None:
@@ -436,12 +508,40 @@ class MainScreen(Screen[None]):
             return
         article = event.article
         source = "summary" if article.error else "network"
-        await self.article.show(
-            ArticleState(current.story, article, source, article.error),
-            scroll_y=self.article.scroll_y,
-        )
+        state = ArticleState(current.story, article, source, article.error)
+        await self.article.show(state, scroll_y=self.article.scroll_y)
+        self.show_images(state)
         # A page may link to stories that are in the cache: recompute with its links.
         self.find_related(event.story_id)
+
+    def show_images(self, state: ArticleState) -> None:
+        """Fetch (or read from the cache) and show the article's images, in the background;
+        nothing when ``[reader] images = false`` or the story has no full text."""
+        config = getattr(self.app, "config", None)
+        if config is None or not config.images or state.article is None or state.error:
+            return
+        self.load_images(state.story.id)
+
+    @work(thread=True, exclusive=True, group="images", exit_on_error=False)
+    def load_images(self, story_id: int) -> None:
+        """The article's images: fetched and kept with the article, decoded, in a thread."""
+        from tuinews.ui.widgets.article_images import decode_images
+
+        images = self.service.article_images(story_id)
+        if not images or get_current_worker().is_cancelled:
+            return
+        decoded = decode_images(images)
+        if decoded and not get_current_worker().is_cancelled:
+            self.post_message(self.ImagesReady(story_id, decoded))
+
+    @on(ImagesReady)
+    async def mount_article_images(self, event: ImagesReady) -> None:
+        from tuinews.ui.widgets.article_images import mount_images
+
+        current = self.article.state
+        if current is None or current.story.id != event.story_id:
+            return
+        await mount_images(self.article.body, event.images)
 
     @on(ArticleFailed)
     async def show_fetch_error(self, event: ArticleFailed) -> None:
@@ -469,6 +569,8 @@ class MainScreen(Screen[None]):
     @on(RelatedSidebar.Chosen)
     async def open_related(self, event: RelatedSidebar.Chosen) -> None:
         item = event.item
+        if self._drawer_open():
+            self.close_drawer()  # the reader chose: show them the article
         if item.story_id is not None:
             try:
                 story = self.service.story(item.story_id)
@@ -599,6 +701,7 @@ class MainScreen(Screen[None]):
         self._cancel_refresh = None
         self.status.activity = ""
         self.reload_lists()
+        self._pin_top = False
         summary = event.summary
         text = (
             f"Refreshed {escape(clean_text(event.label))}: {summary.new_stories} new"
@@ -619,25 +722,27 @@ class MainScreen(Screen[None]):
         self.list_reloads += 1
         self.reload_feeds()
         self.show_feed_error(self.feeds.current)
-        self.stories.reload()
+        stories = self.stories
+        pin = self._pin_top and stories.cursor == 0 and self.article.story is None
+        self._pin_top = pin
+        stories.reload(reset=pin)
         self.update_status_position()
 
     # -- worker failures -------------------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """One place turns a failed worker into a notification."""
+        """One place turns a failed worker into a notification, in words."""
         if event.state != WorkerState.ERROR:
             return
         error = event.worker.error
-        message = error.message if isinstance(error, TuinewsError) else repr(error)
         log.error("worker %s failed: %r", event.worker.name, error)
-        if event.worker.group == "refresh":
-            self.status.activity = ""
+        group = event.worker.group
+        if group in ("add-feed", "export", "link", "refresh"):
+            self.status.activity = ""  # their "adding…" / "exporting…" note is over
+        if group == "refresh":
             self._cancel_refresh = None
             self.reload_lists()
-        elif event.worker.group == "link":
-            self.status.activity = ""
-        self.notify(f"{event.worker.name}: {message}", severity="error", markup=False)
+        self.notify(failure_message(group, error), severity="error", markup=False)
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -759,14 +864,22 @@ class MainScreen(Screen[None]):
         story = self.stories.current_story
         return self.service.story(story.id) if story else None
 
+    def _shown_story(self) -> Story | None:
+        """The story whose article is on screen, else the one under the list's cursor (what
+        `o`, `y` and `e` act on: the reader means the article they are looking at)."""
+        if self.article.story is not None:
+            return self.service.story(self.article.story.id)
+        story = self.stories.current_story
+        return self.service.story(story.id) if story else None
+
     def action_open_browser(self) -> None:
-        story = self._target_story()
+        story = self._shown_story()
         if story is None:
             return
         self.open_url(story.link)
 
     def action_copy_link(self) -> None:
-        story = self._target_story()
+        story = self._shown_story()
         if story is None or not story.link:
             self.notify("This story has no link.", severity="warning")
             return
@@ -800,14 +913,31 @@ class MainScreen(Screen[None]):
     def action_refresh_all(self) -> None:
         self.run_refresh(None)
 
+    def _drawer_open(self) -> bool:
+        """The related sidebar floats over the article (a narrow screen) and is shown."""
+        return self.has_class("narrow") and bool(self.sidebar.display)
+
+    def close_drawer(self) -> None:
+        """Hide the sidebar drawer and give the keys back to the article."""
+        self.sidebar_shown = False
+        self.article.focus()
+
     def action_cancel(self) -> None:
-        if self._cancel_refresh is not None:
+        if self._drawer_open():
+            self.close_drawer()
+        elif self._cancel_refresh is not None:
             self._cancel_refresh.set()
             self.status.activity = "stopping the refresh…"
         elif self._search_query is not None:
             self._search_query = None
             choice = self.feeds.current
-            self.stories.set_filter(choice.filter if choice else StoryFilter())
+            # Back to the feed with the cursor on the story being read (else the one the
+            # cursor was on in the results), not on the first row.
+            opened = self.article.story or self.stories.current_story
+            self.stories.set_filter(
+                choice.filter if choice else StoryFilter(),
+                keep_story=opened.id if opened else None,
+            )
             self.update_status_position()
 
     def action_search(self) -> None:
@@ -835,9 +965,15 @@ class MainScreen(Screen[None]):
 
     def action_add_feed(self) -> None:
         def add(url: str | None) -> None:
-            if url:
-                self.status.activity = f"adding {clean_text(url)}…"
-                self.add_feed_worker(url)
+            if not url:
+                return
+            try:
+                address = feed_address(url)
+            except TuinewsError as exc:
+                self.notify(exc.message, severity="error", markup=False)
+                return
+            self.status.activity = f"adding {clean_text(address)}…"
+            self.add_feed_worker(address)
 
         self.app.push_screen(
             InputDialog(
@@ -908,26 +1044,28 @@ class MainScreen(Screen[None]):
         return True
 
     def action_export(self) -> None:
-        story = self._target_story()
+        story = self._shown_story()
         if story is None:
             self.notify("No story to export.", severity="warning")
             return
-        default_dir = self.service.store.get_setting(EXPORT_DIR_KEY) or str(Path.cwd())
+        config = self.tuinews_app.config
+        folder = config.export_dir
 
         def export(path: str | None) -> None:
             if not path:
                 return
             destination = Path(path).expanduser()
-            folder = destination.parent if destination.suffix.lower() == ".md" else destination
-            self.service.store.set_setting(EXPORT_DIR_KEY, str(folder))
             self.status.activity = "exporting…"
             self.export_worker([story.id], destination)
 
         self.app.push_screen(
             InputDialog(
                 "Export as Markdown to",
-                value=default_dir,
-                hint="A folder (the file is named after the story) or a path ending in .md.",
+                value=str(folder),
+                hint=(
+                    "A folder (the file is named after the story) or a path ending in .md."
+                    f" The default folder is [export] dir in {config.config_file}."
+                ),
                 ok_label="Export",
                 dialog_id="export-dialog",
             ),
@@ -947,7 +1085,38 @@ class MainScreen(Screen[None]):
         self.notify(f"Exported to {names}", markup=False)
 
     def action_toggle_sidebar(self) -> None:
-        self.sidebar_shown = not self.sidebar.display
+        shown = not self.sidebar.display
+        self.sidebar_shown = shown
+        if self.has_class("narrow"):
+            # The drawer over the article: it takes the keys while open, gives them back after.
+            if shown:
+                self.sidebar.focus_items()
+            elif self._focus_in(self.sidebar):
+                self.article.focus()
+
+    def _focus_in(self, widget: Any) -> bool:
+        focused = self.focused
+        return focused is not None and (focused is widget or widget in focused.ancestors)
+
+    def action_widen_list(self) -> None:
+        self._resize_list(LIST_STEP)
+
+    def action_narrow_list(self) -> None:
+        self._resize_list(-LIST_STEP)
+
+    def _resize_list(self, step: int) -> None:
+        pane = self.query_one("#feed-pane")
+        widest = max(LIST_MIN_WIDTH, self.size.width - ARTICLE_MIN_WIDTH)
+        width = max(LIST_MIN_WIDTH, min(widest, pane.outer_size.width + step))
+        self.list_width = width
+        try:
+            self.service.store.set_setting(LIST_WIDTH_KEY, width)
+        except TuinewsError as exc:
+            log.warning("could not save the list width: %s", exc)
+
+    def watch_list_width(self, width: int | None) -> None:
+        if self.is_mounted:
+            self._apply_layout()
 
     def action_why_related(self) -> None:
         """Show (or hide) under each related item why it is related."""
@@ -994,13 +1163,24 @@ class MainScreen(Screen[None]):
     # -- layout --------------------------------------------------------------------------
 
     def watch_sidebar_shown(self, shown: bool | None) -> None:
-        self._apply_sidebar()
+        self._apply_layout()
 
     def on_resize(self) -> None:
-        self._apply_sidebar()
+        self._apply_layout()
 
-    def _apply_sidebar(self) -> None:
+    def _apply_layout(self) -> None:
+        """Classes for the screen's size (the layout itself lives in app.tcss)."""
         wide = self.size.width >= SIDEBAR_MIN_WIDTH
         self.set_class(not wide, "narrow")
+        self.set_class(self.size.height < SHORT_HEIGHT, "short")
         shown = wide if self.sidebar_shown is None else self.sidebar_shown
         self.set_class(not shown, "no-sidebar")
+        footer = self.query_one(ReaderFooter)
+        footer.narrow = not wide
+        footer.refresh(recompose=True)  # the set of keys also depends on the exact width
+        pane = self.query_one("#feed-pane")
+        if self.list_width is None:
+            pane.styles.width = None  # the stylesheet's share of the screen
+        else:
+            widest = max(LIST_MIN_WIDTH, self.size.width - ARTICLE_MIN_WIDTH)
+            pane.styles.width = max(LIST_MIN_WIDTH, min(widest, self.list_width))

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.widgets import Markdown, Static
 
 from tuinews.core.models import Article, Story
-from tuinews.core.text import clean_text
+from tuinews.core.text import clean_text, shown_title
 
 WORDS_PER_MINUTE = 230
 
@@ -103,14 +103,19 @@ class ArticleView(VerticalScroll, can_focus=True):
     def header_text(self, state: ArticleState) -> Text:
         """Title, then source · author · date · reading time · cache mark."""
         story, article = state.story, state.article
-        title = clean_text(story.title) or clean_text(article.title if article else "")
+        title = shown_title(
+            story.title,
+            article.title if article else None,
+            [story.feed_title, (article.site_name if article else None) or ""],
+        )
         text = Text(title or "(untitled)", style="bold")
         text.append("\n")
         meta: list[str] = []
         source = clean_text((article.site_name if article else None) or story.feed_title)
         if source:
             meta.append(source)
-        author = clean_text((article.author if article else None) or story.author)
+        # The same author as the export and `tuinews read` (core.export.byline): the feed's.
+        author = clean_text(story.author or (article.author if article else None))
         if author:
             meta.append(f"by {author}")
         date = format_date(
@@ -123,6 +128,9 @@ class ArticleView(VerticalScroll, can_focus=True):
             markdown
         )
         meta.append(f"{reading_minutes(words)} min read")
+        language = clean_text(article.language if article else None)
+        if language:
+            meta.append(language)
         text.append(" · ".join(meta), style="dim")
         mark = {
             "cache": ("  [from cache]", "green"),
@@ -144,6 +152,11 @@ class ArticleView(VerticalScroll, can_focus=True):
             text = Text("✗ full text unavailable: ", style="bold red")
             text.append(clean_text(state.error), style="red")
             return text
+        notice = state.article.notice if state.article else None
+        if notice:
+            text = Text("⚠ ", style="bold yellow")
+            text.append(clean_text(notice), style="yellow")
+            return text
         return Text("")
 
     async def show(self, state: ArticleState, *, scroll_y: float = 0.0) -> None:
@@ -161,6 +174,7 @@ class ArticleView(VerticalScroll, can_focus=True):
         status = self.query_one("#article-status", Static)
         status.update(status_text)
         status.display = bool(status_text.plain)
+        await self.body.query(".article-image").remove()
         await self.body.update(markdown)
         if not same_story:
             self.scroll_to(y=scroll_y, animate=False, immediate=True)

@@ -1,9 +1,11 @@
 """The related-stories sidebar: items grouped as "same story elsewhere", "from this page" and
-"more on this topic", each a title over a dim "source · age" line, a rule between items. Why an
-item is related (its shared key terms, "linked from this page") shows on demand."""
+"more on this topic", each a title over a dim "age · source" line (one line, cut to the
+width), a rule between items. Why an item is related (its shared key terms, "linked from this
+page") shows on demand. On a narrow screen the screen shows it as a drawer over the article."""
 
 from __future__ import annotations
 
+from rich.cells import cell_len, set_cell_size
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -142,6 +144,8 @@ class RelatedSidebar(Vertical):
         options.set_options(content)
         if highlighted is not None and highlighted < len(entries):
             options.highlighted = highlighted
+        elif options.has_focus:
+            self.highlight_first()
 
     def show_error(self, story_id: int, message: str) -> None:
         self.story_id = story_id
@@ -152,21 +156,14 @@ class RelatedSidebar(Vertical):
         self.options.set_options([Option(text, disabled=True)])
 
     def item_text(self, item: RelatedStory) -> Text:
-        """The title, then a dim "source · age" line (and why, when reasons are shown)."""
+        """The title (wrapped), then a dim "age · source" line that never wraps: the age comes
+        first and a long source is cut with an ellipsis, so neither the age nor the rule under
+        the item is lost in a narrow sidebar. Then why, when reasons are shown."""
         text = Text(clean_text(item.title) or clean_text(item.url) or "(untitled)")
-        meta = [clean_text(item.source)] if item.source else []
-        age = (
-            story_age(item.published, self._clock())
-            if item.published
-            else clean_text(item.published_text)
-        )
-        if age:
-            meta.append(age)
-        if item.story_id is None:
-            meta.append("not cached")
+        meta = self.meta_line(item)
         if meta:
             text.append("\n")
-            text.append(" · ".join(meta), style=self._style("meta", Style(dim=True)))
+            text.append(meta, style=self._style("meta", Style(dim=True)))
         if self.show_reasons and item.reason:
             text.append("\n")
             text.append(
@@ -174,6 +171,55 @@ class RelatedSidebar(Vertical):
                 style=self._style("reason", Style(dim=True, italic=True)),
             )
         return text
+
+    def meta_line(self, item: RelatedStory) -> str:
+        """ "9d · The Harbour Herald", cut to the sidebar's width (one line)."""
+        age = (
+            story_age(item.published, self._clock())
+            if item.published
+            else clean_text(item.published_text)
+        )
+        meta = [age] if age else []
+        if item.source:
+            meta.append(clean_text(item.source))
+        if item.story_id is None:
+            meta.append("not cached")
+        line = " · ".join(meta)
+        width = self._item_width()
+        if width and cell_len(line) > width:
+            line = set_cell_size(line, width - 1) + "…"
+        return line
+
+    def _item_width(self) -> int:
+        """The cells an option's text gets (0 before the first layout: no cut)."""
+        if not self.is_mounted:
+            return 0
+        options = self.options
+        padding = options.get_component_styles("option-list--option").padding
+        return max(0, options.scrollable_content_region.width - padding.width)
+
+    def focus_items(self) -> None:
+        """Focus the items with the first one highlighted (Enter opens it at once)."""
+        self.options.focus()
+        self.highlight_first()
+
+    def highlight_first(self) -> None:
+        """Highlight the first item that can be opened, unless one is highlighted already."""
+        options = self.options
+        if options.highlighted is not None:
+            return
+        for index, item in enumerate(self.items):
+            if item is not None:
+                options.highlighted = index
+                return
+
+    def on_descendant_focus(self) -> None:
+        self.highlight_first()
+
+    def on_resize(self) -> None:
+        # The meta lines are cut to the width: lay them out again for the new one.
+        if self._related is not None:
+            self._render_items(keep_highlight=True)
 
     def _style(self, name: str, fallback: Style) -> Style:
         # Before the widget is mounted there are no CSS styles to read (tests, item_text).

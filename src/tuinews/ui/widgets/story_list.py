@@ -5,6 +5,10 @@ asks the store for pages of :data:`PAGE_SIZE` rows as the viewport needs them, k
 in an LRU cache. The page after a cached page is read by keyset continuation (its cost does not
 grow with the position); a jump (``G``, a click on the scrollbar) reads its page by OFFSET.
 Model: Textualize/toolong ``log_lines.py``.
+
+Each story is :data:`ROW_HEIGHT` lines, laid out by :func:`layout_row` from a
+:class:`StoryRow` (the row's parts: marks, headline, source, age, and a suffix and indent for
+rows that fold an event's other reports). Row ``i`` covers lines ``2i`` and ``2i + 1``.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -33,9 +39,15 @@ PAGE_SIZE = 100
 """Rows per store query."""
 CACHED_PAGES = 8
 """Pages kept in the LRU cache."""
-SOURCE_MIN_WIDTH = 50
-"""From this many columns, rows of mixed lists (All, Unread, Starred, a search) show the
-story's feed."""
+ROW_HEIGHT = 2
+"""Lines per story: the title gets two, the source and age columns sit at the end of the second."""
+MARKS_WIDTH = 3
+"""The unread mark, the star and a space: each mark has its own cell, so neither hides the
+other."""
+AGE_WIDTH = 6
+"""The age column ("5m", "23h", "Nov 03", "2019"), right-aligned."""
+SOURCE_MIN_WIDTH = 28
+"""Narrower than this, a row shows no source column (the title needs every cell)."""
 
 Clock = Callable[[], datetime]
 """What the widgets ask for the current time (UTC-aware); tests freeze it."""
@@ -65,8 +77,109 @@ def story_age(published: datetime | None, now: datetime | None = None) -> str:
     return str(published.year)
 
 
+def source_width(width: int) -> int:
+    """The source column's width in a list ``width`` cells wide (the same in every view, so
+    the columns line up whatever the list shows)."""
+    if width < SOURCE_MIN_WIDTH:
+        return 0
+    return min(20, max(8, (width - MARKS_WIDTH) // 3))
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    """What one row of the story list shows, before it is laid out."""
+
+    title: str
+    """The headline, cleaned (untrusted text made plain)."""
+    source: str = ""
+    """The feed's name, for the source column."""
+    age: str = ""
+    """A short age ("3h"), for the age column."""
+    unread: bool = False
+    """Draws the unread mark (first cell) and the title in bold."""
+    starred: bool = False
+    """Draws the star (second cell)."""
+    suffix: str = ""
+    """Dim text after the headline (e.g. "+2 sources" for an event folded into one row)."""
+    indent: int = 0
+    """Extra cells before the marks (child rows under a folded event)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowStyles:
+    """The styles of a row's parts (from the widget's component classes)."""
+
+    unread: Style = Style(bold=True)
+    read: Style = Style(dim=True)
+    meta: Style = Style(dim=True)
+    star: Style = Style(color="yellow")
+
+
+def _split_title(title: str, first: int) -> tuple[str, str]:
+    """Cut ``title`` after the last word that fits in ``first`` cells (mid-word only when a
+    single word is longer than the line)."""
+    if cell_len(title) <= first:
+        return title, ""
+    fits = set_cell_size(title, first)
+    cut = fits.rfind(" ")
+    if cut > first // 3:
+        return title[:cut], title[cut + 1 :]
+    return fits, title[len(fits) :]
+
+
+def layout_row(row: StoryRow, width: int, styles: RowStyles = RowStyles()) -> list[Text]:
+    """The :data:`ROW_HEIGHT` lines of one row, each exactly ``width`` cells.
+
+    Line 1: unread mark, star, the headline. Line 2: the rest of the headline (cut with an
+    ellipsis), the suffix, then the source and age columns, right-aligned so they line up from
+    row to row and view to view.
+    """
+    title_style = styles.unread if row.unread else styles.read
+    pad = " " * row.indent
+    first = Text(no_wrap=True, overflow="ellipsis")
+    first.append(pad)
+    first.append("●" if row.unread else " ", title_style)
+    first.append("★" if row.starred else " ", styles.star)
+    first.append(" ")
+    lead = row.indent + MARKS_WIDTH
+    head, rest = _split_title(row.title, max(1, width - lead))
+    first.append(head, title_style)
+    first.truncate(width, overflow="ellipsis", pad=True)
+
+    columns = Text(no_wrap=True)
+    src_width = source_width(width)  # the list's width: an indented row keeps the columns
+    if src_width:
+        source = (
+            row.source
+            if cell_len(row.source) <= src_width
+            else (set_cell_size(row.source, src_width - 1) + "…")
+        )
+        columns.append(" " + set_cell_size(source, src_width), styles.meta)
+    columns.append(" " + row.age.rjust(AGE_WIDTH)[-AGE_WIDTH:], styles.meta)
+    second = Text(no_wrap=True, overflow="ellipsis")
+    second.append(" " * lead)
+    room = max(0, width - lead - columns.cell_len)
+    # The suffix is never the part cut off: the rest of the headline makes room for it.
+    suffix = Text(row.suffix, styles.meta) if row.suffix else Text()
+    if suffix.cell_len > room:
+        suffix.truncate(room, overflow="ellipsis")
+    middle = Text(no_wrap=True, overflow="ellipsis")
+    if rest:
+        middle.append(rest, title_style)
+        middle.truncate(max(0, room - suffix.cell_len - (1 if suffix else 0)), overflow="ellipsis")
+        if suffix:
+            middle.append(" ")
+    middle.append_text(suffix)
+    middle.truncate(room, overflow="ellipsis", pad=True)
+    second.append_text(middle)
+    second.append_text(columns)
+    second.truncate(width, pad=True)
+    return [first, second]
+
+
 class StoryList(ScrollView, can_focus=True):
-    """The stories of one filter, newest first, one line each, with a cursor."""
+    """The stories of one filter, newest first, two lines each (see :func:`layout_row`),
+    with a cursor."""
 
     COMPONENT_CLASSES = {
         "story-list--cursor",
@@ -191,7 +304,7 @@ class StoryList(ScrollView, can_focus=True):
         self._pages.clear()
         self.count = self._store.count_stories(self.filter)
         self._loaded = True
-        self.virtual_size = Size(self.size.width, self.count)
+        self.virtual_size = Size(self.size.width, self.count * ROW_HEIGHT)
         index = None
         if target is not None:
             index = self._store.index_of(target, self.filter)
@@ -260,7 +373,7 @@ class StoryList(ScrollView, can_focus=True):
                 # The cached pages may be stale (a story just left the Unread list).
                 self._pages.clear()
                 self.count = self._store.count_stories(self.filter)
-                self.virtual_size = Size(self.size.width, self.count)
+                self.virtual_size = Size(self.size.width, self.count * ROW_HEIGHT)
         return False
 
     # -- cursor ----------------------------------------------------------------------------
@@ -274,12 +387,14 @@ class StoryList(ScrollView, can_focus=True):
         self.post_message(self.Highlighted(self, self.current_story, new))
 
     def scroll_to_cursor(self) -> None:
-        height = self.scrollable_content_region.height or 1
+        height = self.scrollable_content_region.height or ROW_HEIGHT
         top = int(self.scroll_y)
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+        first_line = self.cursor * ROW_HEIGHT
+        last_line = first_line + ROW_HEIGHT - 1
+        if first_line < top:
+            self.scroll_to(y=first_line, animate=False, immediate=True)
+        elif last_line >= top + height:
+            self.scroll_to(y=last_line - height + 1, animate=False, immediate=True)
 
     def action_cursor_down(self) -> None:
         self.cursor += 1
@@ -287,11 +402,16 @@ class StoryList(ScrollView, can_focus=True):
     def action_cursor_up(self) -> None:
         self.cursor -= 1
 
+    @property
+    def rows_per_page(self) -> int:
+        """Whole rows that fit in the viewport."""
+        return max(1, self.scrollable_content_region.height // ROW_HEIGHT)
+
     def action_page_down(self) -> None:
-        self.cursor += max(1, self.scrollable_content_region.height - 1)
+        self.cursor += max(1, self.rows_per_page - 1)
 
     def action_page_up(self) -> None:
-        self.cursor -= max(1, self.scrollable_content_region.height - 1)
+        self.cursor -= max(1, self.rows_per_page - 1)
 
     def action_first(self) -> None:
         self.cursor = 0
@@ -305,11 +425,11 @@ class StoryList(ScrollView, can_focus=True):
             self.post_message(self.Selected(self, story, self.cursor))
 
     def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, self.count)
+        self.virtual_size = Size(event.size.width, self.count * ROW_HEIGHT)
         self.scroll_to_cursor()
 
     async def on_click(self, event: events.Click) -> None:
-        row = int(self.scroll_y) + event.y
+        row = (int(self.scroll_y) + event.y) // ROW_HEIGHT
         if 0 <= row < self.count:
             if row == self.cursor or event.chain > 1:
                 self.cursor = row
@@ -319,46 +439,55 @@ class StoryList(ScrollView, can_focus=True):
 
     # -- rendering -------------------------------------------------------------------------
 
-    def row_text(self, story: Story, width: int) -> Text:
-        """One row: marks, title, source and age, cut to ``width`` cells."""
-        meta_style = self.get_component_rich_style("story-list--meta", partial=True)
-        star_style = self.get_component_rich_style("story-list--star", partial=True)
-        title_style = self.get_component_rich_style(
-            "story-list--read" if story.read else "story-list--unread", partial=True
+    def row_styles(self) -> RowStyles:
+        """The CSS styles of the row parts (the theme's colours)."""
+        return RowStyles(
+            unread=self.get_component_rich_style("story-list--unread", partial=True),
+            read=self.get_component_rich_style("story-list--read", partial=True),
+            meta=self.get_component_rich_style("story-list--meta", partial=True),
+            star=self.get_component_rich_style("story-list--star", partial=True),
         )
-        age = story_age(story.published, self._clock())
-        mixed = not self.filter.feed_id
-        source = clean_text(story.feed_title) if mixed and width >= SOURCE_MIN_WIDTH else ""
-        right = Text()
-        if source:
-            # A fixed-width column keeps the titles and ages aligned.
-            column = min(18, max(8, width // 4))
-            cut = source if len(source) <= column else source[: column - 1] + "…"
-            right.append(" " + cut.ljust(column), meta_style)
-        right.append(f" {age:>6}", meta_style)
-        left = Text(no_wrap=True, overflow="ellipsis")
-        left.append("●" if not story.read else " ", title_style)
-        left.append("★" if story.starred else " ", star_style)
-        left.append(" ")
-        left.append(clean_text(story.title) or "(untitled)", title_style)
-        title_width = max(4, width - right.cell_len)
-        left.truncate(title_width, overflow="ellipsis", pad=True)
-        left.append_text(right)
-        left.truncate(width, pad=True)
-        return left
+
+    def story_row(self, story: Story) -> StoryRow:
+        """The parts one story's row shows."""
+        return StoryRow(
+            title=clean_text(story.title) or "(untitled)",
+            source=clean_text(story.feed_title),
+            age=story_age(story.published, self._clock()),
+            unread=not story.read,
+            starred=story.starred,
+        )
+
+    def row_lines(self, story: Story, width: int) -> list[Text]:
+        """The :data:`ROW_HEIGHT` lines of one story's row, each ``width`` cells."""
+        return layout_row(self.story_row(story), width, self.row_styles())
+
+    def row_text(self, story: Story, width: int) -> Text:
+        """One row as a single Text, its lines joined by newlines (for tests and logs)."""
+        return Text("\n").join(self.row_lines(story, width))
 
     def plain_row(self, index: int) -> str:
-        """What row ``index`` shows, as plain text (for tests and screen readers)."""
+        """What row ``index`` shows, as plain text, lines joined by newlines."""
         story = self.story_at(index)
         width = self.scrollable_content_region.width or 80
         return self.row_text(story, width).plain if story else ""
 
+    @property
+    def visible_indices(self) -> range:
+        """The rows with at least one line on screen."""
+        top = int(self.scroll_y)
+        height = self.scrollable_content_region.height
+        first = top // ROW_HEIGHT
+        last = (top + height - 1) // ROW_HEIGHT if height else first - 1
+        return range(first, min(last + 1, self.count))
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        index = int(self.scroll_y) + y
+        line_number = int(self.scroll_y) + y
+        index, line = divmod(line_number, ROW_HEIGHT)
         base = self.rich_style
         if not self._loaded or index >= self.count:
-            if index == 0 and self._loaded and self.count == 0:
+            if line_number == 0 and self._loaded and self.count == 0:
                 text = Text(" no stories here", style=base + Style(dim=True))
                 text.truncate(width, pad=True)
                 return Strip(list(text.render(self.app.console)), width)
@@ -366,7 +495,7 @@ class StoryList(ScrollView, can_focus=True):
         story = self.story_at(index)
         if story is None:
             return Strip.blank(width, base)
-        text = self.row_text(story, width)
+        text = self.row_lines(story, width)[line]
         overlay = (
             self.get_component_rich_style("story-list--cursor") if index == self.cursor else None
         )
