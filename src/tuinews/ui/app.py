@@ -53,8 +53,9 @@ UI_SWITCH_INTERVAL = 0.001
 """Seconds a thread may hold the GIL while another waits for it, in the app (Python's default is
 0.005). A background refresh runs an event loop and a store writer in two threads; each query of
 the UI thread gives the GIL up around every SQLite step and waited up to 5 ms for it each time,
-so re-reading the lists took 30-70 ms and frames came up to 190 ms apart; with 1 ms the largest
-gap was 55-80 ms (bench/bench_frames.py, bench/RESULTS.md)."""
+so re-reading the lists took 30-70 ms. One A/B gave a largest gap between frames of 55-80 ms
+with 1 ms against 85-189 ms with 5 ms; later runs did not confirm it clearly
+(bench/bench_frames.py, bench/RESULTS.md)."""
 
 
 def share_the_gil_quickly() -> None:
