@@ -41,6 +41,9 @@ class Sample:
     rc: int
     stdout: str = ""
     stderr: str = ""
+    cpu: float = 0.0
+    """User + system CPU seconds of the process and the children it waited for (its workers):
+    steadier than the wall time on a shared machine."""
 
 
 @dataclass
@@ -178,6 +181,7 @@ def measure(
         rc=proc.returncode,
         stdout=stdout,
         stderr=stderr,
+        cpu=usage.ru_utime + usage.ru_stime,
     )
     if check and s.rc != 0:
         raise RuntimeError(

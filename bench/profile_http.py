@@ -3,8 +3,8 @@
     python bench/profile_http.py [--pages 1000] [--runs 3]
 
 Fetches the same pages with httpx's ``AsyncClient`` (16 connections, as the fetcher set it up
-before the fifth run) and with the fetcher on :mod:`tuinews.core.http1` (what a refresh and a
-prefetch use now), 16 at a time, and prints the CPU time of this process per page for each
+before the fifth run) and with the fetcher (on aiohttp since issue 18; on the hand-written
+``core/http1.py`` in the fifth run), 16 at a time, and prints the CPU time of this process per page for each
 (``time.process_time``; the page server runs in its own process). Runs alternate.
 """
 
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     n_feeds = max(1, args.pages // 25)
     clients: dict[str, Callable[[list[str]], Awaitable[int]]] = {
         "httpx AsyncClient": with_httpx,
-        "tuinews http1 (fetch_async)": with_http1,
+        "tuinews fetcher (fetch_async)": with_http1,
     }
     with ServedWorld(n_feeds) as world:
         urls = [world.world.article_url(f, i) for f in range(n_feeds) for i in range(25)]

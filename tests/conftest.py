@@ -55,3 +55,12 @@ def server() -> Iterator[LoopbackServer]:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fetcher honours HTTP(S)_PROXY: a proxy set on the machine must not catch the tests'
+    loopback requests (the proxy tests set their own)."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)

@@ -52,6 +52,10 @@ class LoopbackServer:
         self.routes: dict[str, Route | Handler] = {}
         self.hits: Counter[str] = Counter()
         self.request_headers: dict[str, dict[str, str]] = {}
+        self.in_flight = 0
+        self.max_concurrent = 0
+        """The most requests being answered at once."""
+        lock = threading.Lock()
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -72,7 +76,14 @@ class LoopbackServer:
                     return
                 if callable(route):
                     route = route(self)
-                self._send(route)
+                with lock:
+                    server.in_flight += 1
+                    server.max_concurrent = max(server.max_concurrent, server.in_flight)
+                try:
+                    self._send(route)
+                finally:
+                    with lock:
+                        server.in_flight -= 1
 
             def do_POST(self) -> None:  # noqa: N802
                 # The same routes (a sync server's login is a POST); the body is ignored.

@@ -189,6 +189,25 @@ def test_hostile_titles_are_printed_clean(tmp_path: Path, server: LoopbackServer
     assert "[bold]x[/bold]" in out
 
 
+def test_python_m_and_the_script_flush_everything_before_leaving(demo: Path) -> None:
+    """Both entry points leave without the interpreter's teardown after a headless command
+    (cli.entry): every line is written first, through a pipe, and the exit code is kept."""
+    env = {k: v for k, v in os.environ.items() if k != "TUINEWS_HOME"}
+    base = ["--data-dir", str(demo), "list", "--json", "--limit", "1000"]
+    for cmd in ([sys.executable, "-m", "tuinews", *base], [str(TUINEWS), *base]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert len(json.loads(proc.stdout)) >= 30
+    missing = subprocess.run(
+        [sys.executable, "-m", "tuinews", "--data-dir", str(demo), "read", "999999"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert missing.returncode == 1 and "999999" in missing.stderr
+
+
 def test_list_and_feeds_print_headers_and_every_mark(demo: Path) -> None:
     """Issue 17: column headers; "10/11" explained; a starred unread story shows both marks."""
     stories = json.loads(run(demo, "list", "--json", "--limit", "1", "--unread").stdout)

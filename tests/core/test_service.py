@@ -393,7 +393,7 @@ def test_parsing_workers_store_what_inline_parsing_stores(
     outcomes = {}
     for mode in ("inline", "workers"):
         svc = make_service(tmp_path / mode)
-        svc.parse_workers_min_feeds = 1 if mode == "workers" else 10**6
+        svc.parse_workers_min_bytes = 0 if mode == "workers" else 10**12
         svc.parse_workers = 1
         try:
             for i in range(6):
@@ -417,4 +417,47 @@ def test_parsing_workers_store_what_inline_parsing_stores(
     assert stories[0][1].startswith("http://127.0.0.1:")  # loopback links kept
     assert contents == {"<p>Full <b>text</b></p>"}
     assert error and "HTML page" in error
+    assert not multiprocessing.active_children()
+
+
+def test_parsing_workers_start_only_when_the_bytes_pay_for_them(
+    tmp_path: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers start from the bytes to parse, not the feed count: 30 small feeds parse in the
+    refresh's own thread; the same feeds with a threshold below their bytes go to one worker,
+    all of them (the refresh's process then never loads the parsers)."""
+    import multiprocessing
+
+    for i in range(30):
+        items = [(f"s{i}-{k}", f"Small {i} item {k}", server.url(f"/s{i}/p{k}")) for k in range(3)]
+        server.routes[f"/s{i}"] = Route(rss(f"Small {i}", items), etag=True)
+    size = sum(len(r.body) for r in server.routes.values() if isinstance(r, Route))
+    sent: list[str] = []
+    real_parse = ParseWorkers.parse
+
+    async def counting_parse(
+        self: ParseWorkers, data: bytes, url: str, ctype: str | None
+    ) -> ParsedFeed:
+        sent.append(url)
+        return await real_parse(self, data, url, ctype)
+
+    monkeypatch.setattr(ParseWorkers, "parse", counting_parse)
+    results = {}
+    for name, threshold in (("small", 2 * size), ("big", size // 2)):
+        svc = make_service(tmp_path / name)
+        svc.parse_workers = 1
+        svc.parse_workers_min_bytes = threshold
+        try:
+            for i in range(30):
+                svc.store.add_feed(server.url(f"/s{i}"))
+            summary = svc.refresh()
+            results[name] = (summary.new_stories, svc.parse_workers_started, len(sent))
+            again = svc.refresh()  # every feed answers 304: nothing to parse, no worker
+            results[name + " 304"] = (again.count("unchanged"), svc.parse_workers_started)
+        finally:
+            svc.close()
+        sent.clear()
+    assert results["small"] == (90, 0, 0)  # 30 feeds, but too few bytes for a worker
+    assert results["big"] == (90, 1, 30)
+    assert results["small 304"] == results["big 304"] == (30, 0)
     assert not multiprocessing.active_children()

@@ -5,10 +5,13 @@ one byte a second cannot hold us), a cap on the decoded body size (a gzip bomb i
 limited number of redirects followed by hand (so a loop is detected and a permanent redirect is
 reported to the caller, which updates the stored URL). Only http and https are fetched.
 
-The bulk fetches of a refresh or a prefetch go through the lean asyncio client of
-:mod:`.http1` (``async_client``/``fetch_async``); a single page fetched from a thread (an article
-opened in the app, a related link) goes through httpx (``fetch``). Both apply the same limits,
-redirect rules and error messages, and the tests run every case through both.
+Every fetch goes through one client library, aiohttp (measured against httpx, httpx on
+aiohttp's transport and our former hand-written client in ``bench/compare_http.py``): the bulk
+fetches of a refresh or a prefetch with a client per run (``async_client``/``fetch_async``), and
+a single page fetched from a thread (an article opened in the app, an image, ``tuinews read``)
+with :meth:`Fetcher.fetch`, which runs the same coroutine on the fetcher's own event loop thread
+and keeps its connections between calls. ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``NO_PROXY`` (and
+their lower-case forms) are honoured, as by curl and most HTTP libraries.
 """
 
 from __future__ import annotations
@@ -17,23 +20,28 @@ import asyncio
 import email.utils
 import logging
 import socket
+import ssl
+import threading
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urljoin, urlsplit
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
-from . import http1
 from .errors import FetchError
 
 if TYPE_CHECKING:
-    # Imported where the blocking path needs it: a refresh never loads httpx (13 MB).
-    import httpx
+    import aiohttp
 
 log = logging.getLogger(__name__)
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "tuinews/{version} (terminal news reader; +https://tuinews.invalid/)"
+ACCEPT_ENCODING = "gzip, deflate, br"
+"""What the client decodes (aiohttp decodes brotli with the ``brotli`` package installed)."""
+_CHUNK = 64 * 1024
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,38 +118,31 @@ def _host(url: str) -> str:
         return ""
 
 
-_LEAN_KINDS: dict[type[Exception], str] = {
-    http1.ConnectTimeout: "connect_timeout",
-    http1.ReadTimeout: "read_timeout",
-    http1.ConnectError: "connect",
-    http1.RemoteProtocolError: "protocol",
-    http1.DecodingError: "decoding",
-    http1.InvalidURL: "invalid",
-}
-
-
-def _kind(exc: Exception) -> str:
-    """What went wrong, in the same words for :mod:`.http1`'s errors and httpx's."""
-    if isinstance(exc, http1.HTTPError):
-        return _LEAN_KINDS.get(type(exc), "other")
-    import httpx
+def _kind(exc: BaseException) -> str:
+    """What went wrong, in a few words, from aiohttp's exception types."""
+    import aiohttp
 
     for kind, types in (
-        ("connect_timeout", httpx.ConnectTimeout),
-        ("read_timeout", httpx.ReadTimeout),
-        ("timeout", httpx.TimeoutException),
-        ("connect", httpx.ConnectError),
-        ("protocol", httpx.RemoteProtocolError),
-        ("decoding", httpx.DecodingError),
-        ("unsupported", httpx.UnsupportedProtocol),
-        ("invalid", httpx.InvalidURL),
+        ("connect_timeout", aiohttp.ConnectionTimeoutError),
+        ("read_timeout", aiohttp.SocketTimeoutError),
+        ("timeout", aiohttp.ServerTimeoutError),
+        ("certificate", (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)),
+        ("connect", aiohttp.ClientConnectorError),
+        ("invalid", aiohttp.InvalidURL),
     ):
         if isinstance(exc, types):
             return kind
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        low = str(exc).lower()
+        if "decod" in low or "decompress" in low or "content-encoding" in low:
+            return "decoding"
+        return "protocol"
+    if isinstance(exc, aiohttp.ClientResponseError | aiohttp.ClientConnectionError):
+        return "protocol"
     return "other"
 
 
-def _describe(exc: Exception, url: str) -> str:
+def _describe(exc: BaseException, url: str) -> str:
     host = _host(url) if url else ""
     text = str(exc) or type(exc).__name__
     kind = _kind(exc)
@@ -151,25 +152,29 @@ def _describe(exc: Exception, url: str) -> str:
         return f"{host} stopped answering (read timeout)"
     if kind == "timeout":
         return f"timed out talking to {host}"
+    if kind == "certificate":
+        return f"could not connect to {host}: {text}"
     if kind == "connect":
-        # The OS error is the cause (the async backends hide it behind their own words).
-        cause: BaseException | None = exc
-        while cause is not None:
+        cause: BaseException | None = getattr(exc, "os_error", None) or exc.__cause__
+        seen = 0
+        while cause is not None and seen < 8:  # the OS error, under the library's words
             if isinstance(cause, socket.gaierror):
                 return f"the name {host} does not resolve (offline, or a wrong address)"
             if isinstance(cause, ConnectionRefusedError):
                 return f"{host} refused the connection"
             if isinstance(cause, ExceptionGroup) and cause.exceptions:
                 cause = cause.exceptions[0]
-                continue
-            cause = cause.__cause__ or cause.__context__
+            else:
+                cause = cause.__cause__ or cause.__context__
+            seen += 1
         low = text.lower()
         if (
             "name or service not known" in low
             or "nodename nor servname" in low
-            or ("temporary failure in name resolution" in low)
+            or "temporary failure in name resolution" in low
             or "no address associated" in low
             or "getaddrinfo" in low
+            or "dns" in low
         ):
             return f"the name {host} does not resolve (offline, or a wrong address)"
         if "refused" in low:
@@ -179,8 +184,6 @@ def _describe(exc: Exception, url: str) -> str:
         return f"{host} broke off the response ({text})"
     if kind == "decoding":
         return f"{host} sent a body that does not decode ({text})"
-    if kind == "unsupported":
-        return f"unsupported address {url!r}: only http and https are fetched"
     if kind == "invalid":
         return f"invalid address {url!r}"
     return f"network error for {host}: {text}"
@@ -191,70 +194,209 @@ def _bad_location(exc: Exception, url: str) -> str:
     return f"{_host(url)} redirected to an invalid address: only http and https are fetched"
 
 
-def _check_lean(url: str) -> str:
-    """:func:`check_url` for the async client, without httpx: the URL is checked as the client
-    will request it (and kept as it is written)."""
-    url = url.strip()
+def _parse_url(url: str) -> Any:
+    """The :class:`yarl.URL` of an absolute http(s) address.
+
+    Raises:
+        FetchError: not http(s), no host, a bad port, or a control character in it.
+    """
+    from yarl import URL
+
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        raise FetchError(f"invalid address {url!r}")
     try:
-        http1.split_url(url)
-    except http1.InvalidURL as exc:
-        raise FetchError(str(exc)) from None
-    return url
-
-
-class _Response(Protocol):
-    """What the fetcher reads of a response: httpx's, or :class:`.http1.Response`."""
-
-    @property
-    def status_code(self) -> int: ...
-    @property
-    def reason_phrase(self) -> str: ...
-    @property
-    def headers(self) -> Any: ...
-    @property
-    def url(self) -> Any: ...
-
-
-def _status_error(response: _Response) -> FetchError:
-    status = response.status_code
-    retry = parse_retry_after(response.headers.get("retry-after"))
-    reason = response.reason_phrase or ""
-    if status in (404, 410):
-        what = "is gone (410 Gone)" if status == 410 else "was not found (404)"
-        return FetchError(f"{response.url} {what}", status=status, gone=True)
-    if status in (429, 503) and retry is not None:
-        return FetchError(
-            f"the server answered {status} {reason}; it asks to wait {int(retry)} s",
-            status=status,
-            retry_after=retry,
-        )
-    return FetchError(
-        f"the server answered {status} {reason}".rstrip(), status=status, retry_after=retry
-    )
+        parsed = URL(url)
+        scheme, host = parsed.scheme, parsed.raw_host
+        parsed.port  # noqa: B018 - a port out of range raises here
+    except (ValueError, TypeError) as exc:
+        raise FetchError(f"invalid address {url!r}") from exc
+    if scheme not in ("http", "https"):
+        raise FetchError(f"unsupported address {url!r}: only http and https are fetched")
+    if not host:
+        raise FetchError(f"invalid address {url!r}")
+    return parsed
 
 
 def check_url(url: str) -> str:
-    """Reject anything that is not an absolute http(s) URL (file:, data:, javascript:...)."""
-    import httpx
+    """Reject anything that is not an absolute http(s) URL (file:, data:, javascript:...);
+    returns the address as it will be requested (non-ASCII characters encoded)."""
+    if not isinstance(url, str):
+        raise FetchError(f"invalid address {url!r}")
+    return str(_parse_url(url.strip()))
 
-    try:
-        parsed = httpx.URL(url.strip())
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise FetchError(f"invalid address {url!r}") from exc
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise FetchError(f"unsupported address {url!r}: only http and https are fetched")
-    return str(parsed)
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """What the fetcher reads of a response before its body."""
+
+    status_code: int
+    reason_phrase: str
+    headers: Any
+    """Case-insensitive ``get(name)`` (aiohttp's headers, or a dict with lower-case keys)."""
+    url: str
+
+
+_ssl_lock = threading.Lock()
+_default_ssl: ssl.SSLContext | None = None
+
+
+def default_ssl_context() -> ssl.SSLContext:
+    """Certificate checks against certifi's roots (as before with httpx), made once, on the
+    first https request (loading the roots takes a few tens of milliseconds)."""
+    global _default_ssl
+    with _ssl_lock:
+        if _default_ssl is None:
+            try:
+                import certifi
+
+                context = ssl.create_default_context(cafile=certifi.where())
+            except ImportError:  # pragma: no cover - certifi is a dependency
+                context = ssl.create_default_context()
+            context.set_alpn_protocols(["http/1.1"])
+            _default_ssl = context
+        return _default_ssl
+
+
+LocalAnswer = Any
+"""``(url, headers) -> (status, headers, body) | None``: answers without the network."""
+
+
+class AsyncClient:
+    """One pooled aiohttp session for one event loop (a refresh, a prefetch, or the fetcher's
+    own loop for single pages). Use it as an async context manager.
+
+    Args:
+        limits: timeouts and the pool size (``concurrency``).
+        headers: sent with every request.
+        local: answers some URLs without the network (the bundled samples).
+        ssl_context: for https (default: certifi's roots).
+        trust_env: honour HTTP_PROXY / HTTPS_PROXY / NO_PROXY (read when the client opens).
+    """
+
+    def __init__(
+        self,
+        limits: FetchLimits,
+        headers: dict[str, str],
+        *,
+        local: LocalAnswer | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        trust_env: bool = True,
+    ) -> None:
+        self.limits = limits
+        self._headers = headers
+        self._local = local
+        self._ssl = ssl_context
+        self._trust_env = trust_env
+        self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[str, str] = {}
+        self._bypass: dict[str, bool] = {}
+
+    async def __aenter__(self) -> AsyncClient:
+        import urllib.request
+
+        import aiohttp
+
+        if self._trust_env:
+            # Read here, once, rather than by aiohttp's trust_env, which looks the proxy and
+            # ~/.netrc up in an executor thread on every request: 0.3-0.9 ms a request, measured
+            # on 200 answers of 304 (bench/RESULTS.md).
+            self._proxies = urllib.request.getproxies_environment()
+        lim = self.limits
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=max(lim.concurrency, 4), ttl_dns_cache=300),
+            headers=self._headers,
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=lim.connect_timeout, sock_read=lim.read_timeout
+            ),
+            # Cookies a site sets (a consent cookie on a redirect) come back for the client's
+            # life, also for a numeric host (the jar refuses those unless "unsafe").
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
+            trust_env=False,
+            auto_decompress=True,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    def local(self, url: str, headers: dict[str, str]) -> tuple[_Head, bytes] | None:
+        """The answer for a URL served without the network, or None."""
+        if self._local is None:
+            return None
+        answer = self._local(url, headers)
+        if answer is None:
+            return None
+        status, head, body = answer
+        return _Head(status, "", {k.lower(): v for k, v in head.items()}, url), body
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("use the client as an async context manager")
+        return self._session
+
+    def proxy_for(self, url: Any) -> str | None:
+        """The proxy for ``url`` from the environment (None: connect directly)."""
+        proxy = self._proxies.get(url.scheme) if self._proxies else None
+        if proxy is None:
+            return None
+        host = url.raw_host or ""
+        bypass = self._bypass.get(host)
+        if bypass is None:
+            import urllib.request
+
+            # Public, documented in urllib's source, absent from typeshed.
+            check = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+            bypass = bool(check(host, self._proxies))
+            self._bypass[host] = bypass
+        return None if bypass else proxy
+
+    def ssl_for(self, url: Any) -> ssl.SSLContext | bool:
+        if url.scheme != "https":
+            return True
+        return self._ssl if self._ssl is not None else default_ssl_context()
+
+
+class _LoopThread:
+    """An event loop on a thread of its own, for the blocking :meth:`Fetcher.fetch`."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="tuinews-fetch")
+        self.thread.daemon = True
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if threading.current_thread() is self.thread:
+            coro.close()
+            raise RuntimeError("Fetcher.fetch called from the fetcher's own event loop")
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # an interrupted caller must not leave the fetch running
+            raise
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()
 
 
 class Fetcher:
-    """Fetches URLs with one pooled client (async for refresh, sync for single articles).
+    """Fetches URLs: a pooled client per refresh (async), and a shared one for single pages.
 
     Args:
         limits: timeouts and caps.
         user_agent: the User-Agent header.
-        transport: a custom httpx transport for the blocking fetches (the bundled samples are
-            served through one unless ``serve_samples`` is false).
         serve_samples: answer the bundled samples' ``.example`` URLs from the package.
+        ssl_context: for https (default: certifi's roots).
+        trust_env: honour HTTP_PROXY / HTTPS_PROXY / NO_PROXY.
     """
 
     def __init__(
@@ -262,84 +404,49 @@ class Fetcher:
         limits: FetchLimits | None = None,
         *,
         user_agent: str | None = None,
-        transport: httpx.BaseTransport | None = None,
         serve_samples: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
+        trust_env: bool = True,
     ) -> None:
         from .. import __version__
 
         self.limits = limits or FetchLimits()
         self.user_agent = user_agent or USER_AGENT.format(version=__version__)
-        self._transport = transport
         self._serve_samples = serve_samples
-        self._client: httpx.Client | None = None
+        self._ssl = ssl_context
+        self._trust_env = trust_env
+        self._lock = threading.Lock()
+        self._thread: _LoopThread | None = None
+        self._shared: AsyncClient | None = None
 
-    def _pool_limits(self) -> httpx.Limits:
-        import httpx
-
-        n = max(self.limits.concurrency, 4)
-        return httpx.Limits(max_connections=n, max_keepalive_connections=n)
-
-    def _sync_transport(self) -> httpx.BaseTransport:
-        import httpx
-
-        if self._transport is not None:
-            return self._transport
-        inner = httpx.HTTPTransport(limits=self._pool_limits())
-        if not self._serve_samples:
-            return inner
-        from .samples import sample_transport
-
-        return sample_transport(inner)
-
-    def _client_kwargs(self) -> dict[str, Any]:
-        import httpx
-
-        lim = self.limits
-        return {
-            "timeout": httpx.Timeout(
-                connect=lim.connect_timeout,
-                read=lim.read_timeout,
-                write=lim.read_timeout,
-                pool=lim.total_timeout,
-            ),
-            "headers": {
-                "User-Agent": self.user_agent,
-                "Accept-Encoding": "gzip, deflate, br",
-            },
-            "follow_redirects": False,
-            "trust_env": False,
-        }
-
-    def async_client(self) -> http1.Client:
+    def async_client(self) -> AsyncClient:
         """A new pooled async client (use it as an async context manager for one refresh)."""
-        lim = self.limits
         local = None
         if self._serve_samples:
             from .samples import local_response
 
             local = local_response
-        return http1.Client(
-            connect_timeout=lim.connect_timeout,
-            read_timeout=lim.read_timeout,
-            max_connections=max(lim.concurrency, 4),
-            max_bytes=lim.max_bytes,
-            headers={"User-Agent": self.user_agent, "Accept-Encoding": http1.ACCEPT_ENCODING},
+        return AsyncClient(
+            self.limits,
+            {"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             local=local,
+            ssl_context=self._ssl,
+            trust_env=self._trust_env,
         )
 
-    @property
-    def client(self) -> httpx.Client:
-        """The shared sync client (httpx.Client is thread-safe)."""
-        if self._client is None:
-            import httpx
-
-            self._client = httpx.Client(transport=self._sync_transport(), **self._client_kwargs())
-        return self._client
-
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Close the shared client of :meth:`fetch` and stop its thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            shared, self._shared = self._shared, None
+        if thread is None:
+            return
+        if shared is not None:
+            try:
+                thread.run(shared.aclose())
+            except Exception:  # noqa: BLE001 - closing: nothing left to tell anyone
+                log.debug("closing the shared client failed", exc_info=True)
+        thread.stop()
 
     @staticmethod
     def _headers(etag: str | None, last_modified: str | None, accept: str | None) -> dict[str, str]:
@@ -352,44 +459,33 @@ class Fetcher:
             headers["Accept"] = accept
         return headers
 
-    def _next_url(self, response: _Response, url: str, seen: set[str], lean: bool) -> str:
-        location = response.headers.get("location")
+    def _next_url(self, head: _Head, url: str, seen: set[str]) -> str:
+        location = head.headers.get("location")
         if not location:
-            raise FetchError(f"redirect {response.status_code} without a Location from {url}")
-        if lean:
-            target: str = urljoin(url, location.strip())
-            try:
-                http1.split_url(target)
-            except http1.InvalidURL as exc:
-                raise FetchError(_bad_location(exc, url)) from None
-        else:
-            import httpx
+            raise FetchError(f"redirect {head.status_code} without a Location from {url}")
+        try:
+            from yarl import URL
 
-            target = check_url(str(httpx.URL(url).join(location)))
+            target = check_url(str(URL(url).join(URL(location.strip()))))
+        except (FetchError, ValueError, TypeError) as exc:
+            raise FetchError(_bad_location(exc, url)) from None
         if target in seen:
             raise FetchError(f"redirect loop at {target}")
         if len(seen) > self.limits.max_redirects:
             raise FetchError(f"too many redirects (more than {self.limits.max_redirects})")
         return target
 
-    def _result(
-        self, response: _Response, body: bytes, url: str, permanent: str | None
-    ) -> FetchResult:
+    def _result(self, head: _Head, body: bytes, url: str, permanent: str | None) -> FetchResult:
         return FetchResult(
             url=url,
-            status=response.status_code,
+            status=head.status_code,
             content=body,
-            content_type=response.headers.get("content-type"),
-            etag=response.headers.get("etag"),
-            last_modified=response.headers.get("last-modified"),
+            content_type=head.headers.get("content-type"),
+            etag=head.headers.get("etag"),
+            last_modified=head.headers.get("last-modified"),
             permanent_url=permanent,
-            max_age=cache_max_age(response.headers.get("cache-control")),
+            max_age=cache_max_age(head.headers.get("cache-control")),
         )
-
-    def _check_length(self, response: _Response) -> None:
-        declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.limits.max_bytes:
-            raise self._declared_too_large(int(declared))
 
     def _declared_too_large(self, declared: int) -> FetchError:
         return FetchError(
@@ -402,7 +498,7 @@ class Fetcher:
 
     async def fetch_async(
         self,
-        client: http1.Client,
+        client: AsyncClient,
         url: str,
         *,
         etag: str | None = None,
@@ -410,40 +506,78 @@ class Fetcher:
         accept: str | None = None,
     ) -> FetchResult:
         """Fetch ``url`` with ``client``; raises :class:`FetchError` with a clear message."""
-        url = _check_lean(url)
+        url = check_url(url)
         try:
             # asyncio.timeout, not wait_for: wait_for runs the fetch in a task of its own,
             # which a prefetch of a thousand pages pays for a thousand times.
             async with asyncio.timeout(self.limits.total_timeout):
                 return await self._fetch_async(client, url, etag, last_modified, accept)
         except TimeoutError as exc:
+            if isinstance(exc, FetchError):  # pragma: no cover - FetchError is no TimeoutError
+                raise
             raise FetchError(
                 f"{_host(url)} took longer than {self.limits.total_timeout:g} s"
             ) from exc
 
     async def _fetch_async(
         self,
-        client: http1.Client,
+        client: AsyncClient,
         url: str,
         etag: str | None,
         last_modified: str | None,
         accept: str | None,
     ) -> FetchResult:
-        walk = _Walk(self, url, deadline=None, lean=True)
+        import aiohttp
+
+        walk = _Walk(self, url)
         headers = self._headers(etag, last_modified, accept)
+        for value in headers.values():
+            if "\r" in value or "\n" in value:
+                raise FetchError(f"refusing to send a header with a line break to {_host(url)}")
         while True:
-            try:
-                response = await client.get(walk.current, headers)
-                if (done := walk.answer(response)) is not None:
+            local = client.local(walk.current, headers)
+            if local is not None:
+                head, body = local
+                if (done := walk.answer(head)) is not None:
                     return done
-            except http1.TooLarge as exc:
-                if exc.declared is not None:
-                    raise self._declared_too_large(exc.declared) from None
-                raise self._too_large() from None
-            except http1.HTTPError as exc:
+                if not walk.redirected:
+                    return walk.result(head, body)
+                continue
+            target = _parse_url(walk.current)
+            try:
+                async with client.session().get(
+                    target,
+                    headers=headers,
+                    allow_redirects=False,
+                    ssl=client.ssl_for(target),
+                    proxy=client.proxy_for(target),
+                ) as response:
+                    head = _Head(response.status, response.reason or "", response.headers, url)
+                    if (done := walk.answer(head)) is not None:
+                        return done
+                    if walk.redirected:
+                        continue
+                    body = await self._body(response, walk)
+                    return walk.result(head, body)
+            except aiohttp.ClientError as exc:
                 raise FetchError(_describe(exc, walk.current)) from exc
-            if not walk.redirected:
-                return walk.result_of(response)
+            except ValueError as exc:  # aiohttp refuses what it cannot send (a bad header)
+                raise FetchError(f"invalid request to {_host(walk.current)}: {exc}") from exc
+
+    async def _body(self, response: aiohttp.ClientResponse, walk: _Walk) -> bytes:
+        """The decoded body, within the size cap."""
+        limit = self.limits.max_bytes
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and "content-encoding" not in response.headers:
+            return await response.read()  # framed by a length already checked against the cap
+        chunks: list[bytes] = []
+        total = 0
+        async for chunk in response.content.iter_chunked(_CHUNK):
+            total += len(chunk)
+            if total > limit:
+                raise self._too_large()
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def fetch(
         self,
@@ -453,86 +587,81 @@ class Fetcher:
         last_modified: str | None = None,
         accept: str | None = None,
     ) -> FetchResult:
-        """Blocking fetch with the shared client (for single articles, from a worker thread)."""
-        import httpx
+        """Blocking fetch with the shared client (for single pages, from any thread but the
+        fetcher's own); the same limits, redirects and messages as :meth:`fetch_async`."""
+        check_url(url)  # a bad address fails at once, without starting the loop thread
+        with self._lock:
+            if self._thread is None:
+                self._thread = _LoopThread()
+            thread = self._thread
+        return thread.run(self._fetch_shared(url, etag, last_modified, accept))
 
-        url = check_url(url)
-        walk = _Walk(self, url, deadline=time.monotonic() + self.limits.total_timeout, lean=False)
-        headers = self._headers(etag, last_modified, accept)
-        while True:
-            try:
-                with self.client.stream("GET", walk.current, headers=headers) as response:
-                    if (done := walk.answer(response)) is not None:
-                        return done
-                    if walk.redirected:
-                        continue
-                    for chunk in response.iter_bytes():
-                        walk.take(chunk)
-                    return walk.result(response)
-            except httpx.HTTPError as exc:
-                raise FetchError(_describe(exc, walk.current)) from exc
-            except httpx.InvalidURL as exc:
-                raise FetchError(_bad_location(exc, walk.current)) from exc
+    async def _fetch_shared(
+        self, url: str, etag: str | None, last_modified: str | None, accept: str | None
+    ) -> FetchResult:
+        if self._shared is None:  # only ever touched on the loop thread
+            self._shared = await self.async_client().__aenter__()
+        return await self.fetch_async(
+            self._shared, url, etag=etag, last_modified=last_modified, accept=accept
+        )
 
 
 class _Walk:
-    """One fetch's way through redirects to a body, shared by the sync and async loops.
+    """One fetch's way through redirects to a body.
 
     Args:
         fetcher: whose limits apply.
         url: the first address.
-        deadline: a ``time.monotonic()`` limit checked on every chunk (the sync loop; the async
-            one is bounded by ``asyncio.timeout`` instead).
-        lean: the async loop's (:mod:`.http1`): redirects are resolved without httpx.
     """
 
-    def __init__(self, fetcher: Fetcher, url: str, *, deadline: float | None, lean: bool) -> None:
+    def __init__(self, fetcher: Fetcher, url: str) -> None:
         self.fetcher = fetcher
-        self.lean = lean
         self.current = url
         self.seen = {url}
         self.permanent: str | None = None
         self.all_permanent = True
         self.redirected = False
-        self.deadline = deadline
-        self.chunks: list[bytes] = []
-        self.total = 0
 
-    def answer(self, response: _Response) -> FetchResult | None:
+    def answer(self, head: _Head) -> FetchResult | None:
         """Handle the status: follow a redirect (sets ``redirected``), return a 304, raise an
         error status, or check the announced length and let the body be read (None)."""
-        status = response.status_code
+        status = head.status_code
         self.redirected = status in _REDIRECTS
         if self.redirected:
             self.all_permanent = self.all_permanent and status in (301, 308)
-            self.current = self.fetcher._next_url(response, self.current, self.seen, self.lean)
+            self.current = self.fetcher._next_url(head, self.current, self.seen)
             self.seen.add(self.current)
             self.permanent = self.current if self.all_permanent else None
             return None
         if status == 304:
-            return self.fetcher._result(response, b"", self.current, self.permanent)
+            return self.fetcher._result(head, b"", self.current, self.permanent)
         if status >= 400:
-            raise _status_error(response)
-        self.fetcher._check_length(response)
+            raise _status_error(head, self.current)
+        declared = head.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.fetcher.limits.max_bytes:
+            raise self.fetcher._declared_too_large(int(declared))
         return None
 
-    def take(self, chunk: bytes) -> None:
-        """Add a chunk of the (decoded) body, within the size cap and the deadline."""
-        self.total += len(chunk)
-        if self.total > self.fetcher.limits.max_bytes:
-            raise self.fetcher._too_large()
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise FetchError(
-                f"{_host(self.current)} took longer than {self.fetcher.limits.total_timeout:g} s"
-            )
-        self.chunks.append(chunk)
+    def result(self, head: _Head, body: bytes) -> FetchResult:
+        return self.fetcher._result(head, body, self.current, self.permanent)
 
-    def result(self, response: _Response) -> FetchResult:
-        return self.fetcher._result(response, b"".join(self.chunks), self.current, self.permanent)
 
-    def result_of(self, response: http1.Response) -> FetchResult:
-        """The result of a response read whole (the async client's)."""
-        return self.fetcher._result(response, response.content, self.current, self.permanent)
+def _status_error(head: _Head, url: str) -> FetchError:
+    status = head.status_code
+    retry = parse_retry_after(head.headers.get("retry-after"))
+    reason = head.reason_phrase or ""
+    if status in (404, 410):
+        what = "is gone (410 Gone)" if status == 410 else "was not found (404)"
+        return FetchError(f"{url} {what}", status=status, gone=True)
+    if status in (429, 503) and retry is not None:
+        return FetchError(
+            f"the server answered {status} {reason}; it asks to wait {int(retry)} s",
+            status=status,
+            retry_after=retry,
+        )
+    return FetchError(
+        f"the server answered {status} {reason}".rstrip(), status=status, retry_after=retry
+    )
 
 
 def retry_at(seconds: float | None) -> datetime | None:

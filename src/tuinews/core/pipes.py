@@ -154,6 +154,16 @@ class PipeWorkers(Generic[R]):
         finally:
             self._futures.pop(request_id, None)
 
+    @property
+    def size(self) -> int:
+        """How many workers this pool runs."""
+        return self._size
+
+    @property
+    def pending(self) -> int:
+        """Requests sent to the workers and not answered yet (queued ones included)."""
+        return sum(len(w.pending) for w in self._workers)
+
     def _holder(self, request_id: int) -> _Worker | None:
         return next((w for w in self._workers if request_id in w.pending), None)
 

@@ -9,7 +9,7 @@ big-endian length and a pickle. A request is ``(request_id, *arguments)``; an an
 ``(request_id, True, result)`` or ``(request_id, False, message)``. Only this module and
 :mod:`tuinews.core.pipes` speak it, over pipes they own.
 
-This module imports only what its task needs (no asyncio, no httpx): a parsing worker costs
+This module imports only what its task needs (no asyncio, no aiohttp): a parsing worker costs
 about 25 MB, an extraction worker (trafilatura) about 45 MB.
 """
 

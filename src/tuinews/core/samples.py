@@ -2,9 +2,9 @@
 
 They live in the top-level ``sample_articles/`` folder, shipped in the wheel as the package
 ``tuinews.sample_articles``. Their URLs are on the reserved ``.example`` domain (RFC 2606, never
-resolvable), and :func:`sample_transport` (httpx) and :func:`local_response` (the async client
-of :mod:`.http1`) serve exactly those URLs from the bundled files, so the offline demo goes through the real fetch, parse, extract and store code. Every other URL
-goes to the real network transport.
+resolvable), and :func:`local_response` answers exactly those URLs from the bundled files inside
+the fetcher, so the offline demo goes through the real fetch, parse, extract and store code.
+Every other URL goes to the network.
 """
 
 from __future__ import annotations
@@ -17,13 +17,8 @@ from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
-
-from . import http1
-
-if TYPE_CHECKING:
-    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +71,7 @@ def _url_map() -> dict[str, str]:
     return out
 
 
-def _key(url: str | httpx.URL) -> str:
+def _key(url: str) -> str:
     u = urlsplit(str(url).strip())
     return f"{(u.hostname or '')}{u.path}".rstrip("/")
 
@@ -85,7 +80,7 @@ def sample_feeds() -> list[SampleFeed]:
     return [SampleFeed(f["url"], f["file"], f.get("title", "")) for f in manifest()["feeds"]]
 
 
-def is_sample_url(url: str | httpx.URL) -> bool:
+def is_sample_url(url: str) -> bool:
     try:
         host = urlsplit(str(url).strip()).hostname or ""
     except ValueError:
@@ -93,7 +88,7 @@ def is_sample_url(url: str | httpx.URL) -> bool:
     return host.endswith(".example")
 
 
-def sample_file(url: str | httpx.URL) -> bytes | None:
+def sample_file(url: str) -> bytes | None:
     """The bundled bytes for a sample URL, or None."""
     rel = _url_map().get(_key(url))
     if rel is None:
@@ -117,33 +112,11 @@ def answer(url: str, if_none_match: str | None = None) -> tuple[int, dict[str, s
     return 200, {"Content-Type": ctype, "ETag": etag}, body
 
 
-def local_response(url: str, headers: dict[str, str]) -> http1.Response | None:
-    """The async client's answer for a sample URL (None: not one, use the network)."""
+def local_response(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes] | None:
+    """The fetcher's answer for a sample URL: (status, headers, body); None: not a sample URL,
+    use the network."""
     if not is_sample_url(url):
         return None
     inm = next((v for k, v in headers.items() if k.lower() == "if-none-match"), None)
     status, head, body = answer(url, inm)
-    items = [(k.lower(), v) for k, v in head.items()]
-    items.append(("content-length", str(len(body))))
-    return http1.Response(url, status, "", http1.Headers(items), body)
-
-
-def sample_transport(inner: httpx.BaseTransport | None = None) -> httpx.BaseTransport:
-    """An httpx transport that serves ``*.example`` sample URLs from the bundle and sends
-    everything else to ``inner`` (httpx is imported here: only blocking fetches use it)."""
-    import httpx
-
-    class SampleTransport(httpx.BaseTransport):
-        def __init__(self, inner: httpx.BaseTransport) -> None:
-            self.inner = inner
-
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            if not is_sample_url(request.url):
-                return self.inner.handle_request(request)
-            status, headers, body = answer(str(request.url), request.headers.get("if-none-match"))
-            return httpx.Response(status, request=request, content=body, headers=headers)
-
-        def close(self) -> None:
-            self.inner.close()
-
-    return SampleTransport(inner or httpx.HTTPTransport())
+    return status, {**head, "Content-Length": str(len(body))}, body

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import http1
 from .blobs import pack_page
 from .errors import (
     ExtractError,
@@ -30,7 +29,7 @@ from .errors import (
     TuinewsError,
 )
 from .export import export_filename, export_markdown, write_export
-from .fetch import Fetcher, FetchLimits, FetchResult, retry_at
+from .fetch import AsyncClient, Fetcher, FetchLimits, FetchResult, retry_at
 from .models import (
     Article,
     ExtractedArticle,
@@ -109,7 +108,12 @@ class RefreshSummary:
 
 
 ProgressCallback = Callable[[int, int, FeedResult], None]
-PARSE_WORKERS_MIN_FEEDS = 20
+PARSE_WORKERS_MIN_FEEDS = 1
+PARSE_WORKERS_MIN_BYTES = 16 * 1024 * 1024
+"""Feed bytes a refresh must expect to parse to start parsing workers (``_refresh_async``):
+about 0.3 s of parsing in-process (20 ms a MB). Below it a worker saved no CPU and little or no
+time, and cost 24 MB (bench/RESULTS.md: 50 feeds of 130 KB, 6.5 MB, 0.49 s of CPU in-process
+against 0.53 s with a worker, 55 against 79 MiB)."""
 PREFETCH_LIMIT = 200
 """Pages a refresh prefetches at most, newest first (``[reader] prefetch_limit``)."""
 ArticleProgress = Callable[[int, int], None]
@@ -150,12 +154,17 @@ class Service:
         self._extract_timeout = extract_timeout
         self._pool: ExtractorPool | None = None
         self._pool_lock = threading.Lock()
-        # A refresh of at least this many feeds parses them in worker processes (one fewer
-        # than the cores, at most 3); smaller ones parse in the refresh's thread, where a
-        # worker's start-up (about 0.2 s) would cost more than it saves.
+        # A refresh parses in worker processes (one fewer than the cores, at most 3) once
+        # the feed bytes it expects to parse reach this many (those fetched so far, and the
+        # feeds still to come at the same rate); a smaller refresh parses in its own thread,
+        # where a worker's start-up (about 70 ms of another core, and pickling each feed both
+        # ways) would cost more than it saves. The bytes decide, not the feed count
+        # (bench/RESULTS.md).
+        self.parse_workers_min_bytes = PARSE_WORKERS_MIN_BYTES
         self.parse_workers_min_feeds = PARSE_WORKERS_MIN_FEEDS
         # At most this many pages are prefetched per refresh (config: reader.prefetch_limit).
         self.prefetch_limit = prefetch_limit
+        self.parse_workers_started = 0  # worker processes started by the last refresh (tests)
         cores = multiprocessing.cpu_count()
         self.parse_workers = max(0, min(3, cores - 1))
 
@@ -362,23 +371,39 @@ class Service:
         new_ids: list[int] = []
         now = datetime.now(UTC)
         parsers: ParseWorkers | None = None
-        if self.parse_workers > 0 and len(feeds) >= self.parse_workers_min_feeds:
-            parsers = ParseWorkers(self.parse_workers)
+        self.parse_workers_started = 0
+        may_use_workers = self.parse_workers > 0 and len(feeds) >= self.parse_workers_min_feeds
+        answered = 0  # feeds whose fetch has ended (a body, a 304 or an error)
+        fetched = 0  # bytes of the feed bodies fetched so far
+
+        def count_answer(body: bytes | None) -> None:
+            nonlocal answered, fetched
+            answered += 1
+            fetched += len(body or b"")
+
+        def workers_pay() -> bool:
+            """Whether the bytes to parse, as fetched so far and expected of the feeds still to
+            come at the same rate, are worth a worker's start-up (see PARSE_WORKERS_MIN_BYTES)."""
+            expected = fetched + fetched / max(answered, 1) * (len(feeds) - answered)
+            return expected >= self.parse_workers_min_bytes
 
         async def parse(result: FetchResult) -> ParsedFeed:
-            from . import feeds as feedmod  # noqa: PLC0415 - lazy, see the imports
+            nonlocal parsers
+            if parsers is None and may_use_workers and workers_pay():
+                parsers = ParseWorkers(self.parse_workers)
+            if parsers is not None:
+                # Once started, the workers parse every feed: the refresh's own process then
+                # never loads the parsers (lxml, feedparser-rs: 7 MB of its memory).
+                return await parsers.parse(result.content, result.url, result.content_type)
+            from .pipeworker import parse_for_cache  # noqa: PLC0415 - lazy, see the imports
 
-            if parsers is None:
-                return feedmod.parse_feed(
-                    result.content, url=result.url, content_type=result.content_type
-                )
-            return await parsers.parse(result.content, result.url, result.content_type)
+            return parse_for_cache(result.content, result.url, result.content_type)
 
         async def write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             """Run a store write on the one writer thread; returns once it is committed."""
             return await asyncio.wrap_future(writer.submit(fn, *args, **kwargs))
 
-        async def one(feed: Feed, client: http1.Client) -> FeedResult:
+        async def one(feed: Feed, client: AsyncClient) -> FeedResult:
             if cancel is not None and cancel.is_set():
                 return FeedResult(feed.id, feed.title, feed.url, "skipped", error="cancelled")
             if not named and feed.gone:
@@ -397,6 +422,7 @@ class Service:
                     accept=FEED_ACCEPT,
                 )
             except FetchError as exc:
+                count_answer(None)
                 await write(
                     self.store.record_feed_status,
                     feed.id,
@@ -406,6 +432,7 @@ class Service:
                     gone=exc.gone,
                 )
                 return FeedResult(feed.id, feed.title, feed.url, "failed", error=exc.message)
+            count_answer(result.content)
             if result.not_modified:
                 await write(
                     self.store.record_feed_status,
@@ -444,7 +471,7 @@ class Service:
                 new_ids.extend(update.new_story_ids)
             return FeedResult(feed.id, parsed.title or feed.title, feed.url, "new", update.new)
 
-        async def guarded(feed: Feed, client: http1.Client) -> FeedResult:
+        async def guarded(feed: Feed, client: AsyncClient) -> FeedResult:
             try:
                 return await one(feed, client)
             except TuinewsError as exc:  # a store error on one feed must not stop the rest
@@ -481,6 +508,7 @@ class Service:
                 task.cancel()
             writer.shutdown(wait=True)
             if parsers is not None:
+                self.parse_workers_started = parsers.started
                 await parsers.close()
         return results, new_ids
 
@@ -769,7 +797,7 @@ class Service:
                 story_id, result.url, packed, result.content_type, extracted, error
             )
 
-        async def one(story: Story, client: http1.Client) -> None:
+        async def one(story: Story, client: AsyncClient) -> None:
             """Fetch and extract one page (holding an ``in_flight`` slot), then store it."""
             nonlocal extracting
             try:

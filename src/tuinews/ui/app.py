@@ -50,6 +50,20 @@ def start_process_helpers() -> None:
         log.warning("could not start the multiprocessing resource tracker: %s", exc)
 
 
+UI_SWITCH_INTERVAL = 0.001
+"""Seconds a thread may hold the GIL while another waits for it, in the app (Python's default is
+0.005). A background refresh runs an event loop and a store writer in two threads; each query of
+the UI thread gives the GIL up around every SQLite step and waited up to 5 ms for it each time,
+so re-reading the lists took 30-70 ms. One A/B gave a largest gap between frames of 55-80 ms
+with 1 ms against 85-189 ms with 5 ms; later runs did not confirm it clearly
+(bench/bench_frames.py, bench/RESULTS.md)."""
+
+
+def share_the_gil_quickly() -> None:
+    """Make threads hand the GIL over sooner (see :data:`UI_SWITCH_INTERVAL`)."""
+    sys.setswitchinterval(min(sys.getswitchinterval(), UI_SWITCH_INTERVAL))
+
+
 class ReaderCommands(Provider):
     """Every action of the main screen, and "go to feed", in the command palette."""
 
@@ -132,6 +146,7 @@ class TuinewsApp(App[None]):
     ) -> None:
         super().__init__()
         start_process_helpers()
+        share_the_gil_quickly()
         self.service = service
         self.config = config
         self.first_run = first_run
