@@ -1,8 +1,8 @@
 """A small client of the Google Reader API (FreshRSS, Miniflux, Inoreader, The Old Reader...).
 
-Every HTTP call of the sync lives here, so that the transport (still httpx; the rest of tuinews
-fetches with aiohttp) can change in one place. The conversation the sync relies on (paths relative to the API root, e.g.
-``https://host/api/greader.php``):
+Every HTTP call of the sync lives here, so that the transport (still httpx; the rest of
+tuinews fetches with aiohttp) can change in one place. The conversation the sync relies on
+(paths relative to the API root, e.g. ``https://host/api/greader.php``):
 
 * ``POST accounts/ClientLogin`` (``Email``, ``Passwd``) -> ``Auth=...`` line: the auth token,
   sent afterwards as ``Authorization: GoogleLogin auth=TOKEN``.
