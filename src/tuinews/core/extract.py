@@ -298,23 +298,28 @@ def _published_from_tree(tree: HtmlElement) -> datetime | None:
     return None
 
 
+def _remove_keeping_tail(element: etree._Element) -> None:
+    """Take ``element`` out of its parent; the text after it (its tail) stays in place."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail, element.tail = element.tail, None
+    previous = element.getprevious()
+    if tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)
+
+
 def _plain_text(body: etree._Element) -> str:
     """Plain text of trafilatura's output tree: no link targets, no images, no Markdown."""
     from trafilatura.xml import xmltotxt
 
     tree = deepcopy(body)
     for graphic in list(tree.iter("graphic")):
-        parent = graphic.getparent()
-        if parent is None:
-            continue
-        tail, graphic.tail = graphic.tail, None
-        previous = graphic.getprevious()
-        if tail:
-            if previous is not None:
-                previous.tail = (previous.tail or "") + tail
-            else:
-                parent.text = (parent.text or "") + tail
-        parent.remove(graphic)
+        _remove_keeping_tail(graphic)
     etree.strip_tags(tree, "ref")
     text = xmltotxt(tree, False)
     lines = (" ".join(line.split()) for line in text.splitlines())
@@ -505,14 +510,7 @@ def _keep_captions(tree: HtmlElement) -> None:
         if figure is None or parent is None or figure.getparent() is None:
             continue
         # Out of the figure, right after it, with the text kept around it.
-        tail, caption.tail = caption.tail, None
-        previous = caption.getprevious()
-        if tail:
-            if previous is not None:
-                previous.tail = (previous.tail or "") + tail
-            else:
-                parent.text = (parent.text or "") + tail
-        parent.remove(caption)
+        _remove_keeping_tail(caption)
         caption.tail, figure.tail = figure.tail, None
         figure.addnext(caption)
 

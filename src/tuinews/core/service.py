@@ -935,6 +935,16 @@ class Service:
 
     # -- export and OPML -----------------------------------------------------------------
 
+    def _article_to_export(self, story: Story, *, fetch: bool) -> Article | None:
+        """The article an export writes: fetched when asked (a failure exports the summary
+        with why), else what the cache holds."""
+        if not fetch:
+            return self.cached_article(story.id)
+        try:
+            return self.fetch_article(story.id)
+        except FetchError as exc:
+            return self._fallback(story, exc.message)
+
     def export(
         self,
         story_ids: Sequence[int],
@@ -954,14 +964,7 @@ class Service:
         now = datetime.now(UTC)
         for story_id in story_ids:
             story = self.store.story(story_id)
-            article: Article | None
-            if fetch:
-                try:
-                    article = self.fetch_article(story_id)
-                except FetchError as exc:
-                    article = self._fallback(story, exc.message)
-            else:
-                article = self.cached_article(story_id)
+            article = self._article_to_export(story, fetch=fetch)
             related = self.related(story_id)
             text = export_markdown(story, article, related, exported_at=now)
             if (
@@ -1091,14 +1094,7 @@ class Service:
 
         def render(story_id: int) -> tuple[Story, str]:
             story = self.store.story(story_id)
-            article: Article | None
-            if fetch:
-                try:
-                    article = self.fetch_article(story_id)
-                except FetchError as exc:
-                    article = self._fallback(story, exc.message)
-            else:
-                article = self.cached_article(story_id)
+            article = self._article_to_export(story, fetch=fetch)
             return story, vault_markdown(story, article, self.related(story_id))
 
         return export_to_vault(
