@@ -255,6 +255,11 @@ class GReaderClient:
             raise SyncError(
                 f"the sync server {host} did not answer within {self.timeout:g} s", network=True
             ) from exc
+        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:  # not http(s)
+            raise SyncError(
+                f"cannot reach the sync server {host}: invalid or not an http(s) address {exc}",
+                network=True,
+            ) from exc
         except (aiohttp.ClientError, ValueError) as exc:  # ValueError: an address it refuses
             reason = str(exc) or type(exc).__name__
             raise SyncError(f"cannot reach the sync server {host}: {reason}", network=True) from exc
