@@ -161,7 +161,7 @@ def test_each_fault_is_a_stored_error_and_keeps_old_stories(
             if res.error and INTERNAL in res.error:
                 crashes.append(f"{name}: {res.error}")
             if name == "truncated-gzip":
-                # httpx inflates what arrived: a partial feed (stories) or a parse error.
+                # the client inflates what arrived: a partial feed (stories) or a parse error.
                 assert res.outcome in ("new", "failed"), res
                 continue
             assert res.outcome == "failed", (name, res)

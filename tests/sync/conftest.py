@@ -24,11 +24,11 @@ from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 
 from tests.conftest import REPO
 from tests.loopback import LoopbackServer, Route
+from tests.sync import http
 
 START_SH = REPO.parent / "shared" / "freshrss" / "start.sh"
 PASSWORD = "testpass123"
@@ -125,10 +125,10 @@ class ServerUser:
     name: str
     password: str = PASSWORD
     token: str = ""
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=60))
 
     def login(self) -> None:
-        r = self.http.post(
+        r = http.request(
+            "POST",
             f"{self.server.api}/accounts/ClientLogin",
             data={"Email": self.name, "Passwd": self.password},
         )
@@ -138,25 +138,27 @@ class ServerUser:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"GoogleLogin auth={self.token}"}
 
-    def get(self, path: str, **params: str) -> httpx.Response:
-        r = self.http.get(
-            f"{self.server.api}/reader/api/0/{path}", params=params, headers=self._headers()
+    def get(self, path: str, **params: str) -> http.Response:
+        r = http.request(
+            "GET", f"{self.server.api}/reader/api/0/{path}", params=params, headers=self._headers()
         )
         r.raise_for_status()
         return r
 
     def post(self, path: str, data: list[tuple[str, str]]) -> str:
         t = self.get("token").text.strip()
-        r = self.http.post(
+        r = http.request(
+            "POST",
             f"{self.server.api}/reader/api/0/{path}",
-            content=urlencode([("T", t), *data]),
+            content=urlencode([("T", t), *data]).encode("ascii"),
             headers={**self._headers(), "Content-Type": "application/x-www-form-urlencoded"},
         )
         r.raise_for_status()
         return r.text
 
     def quickadd(self, url: str) -> str:
-        data = self.http.post(
+        data = http.request(
+            "POST",
             f"{self.server.api}/reader/api/0/subscription/quickadd",
             data={"T": self.get("token").text.strip(), "quickadd": url},
             headers=self._headers(),
@@ -228,10 +230,7 @@ def server_user(freshrss: FreshRSS) -> Iterator[ServerUser]:
     # broken in this version): unsubscribe it, so nothing ever fetches beyond loopback.
     for sub in user.subscriptions():
         user.post("subscription/edit", [("ac", "unsubscribe"), ("s", str(sub["id"]))])
-    try:
-        yield user
-    finally:
-        user.http.close()
+    yield user
 
 
 def feed_xml(title: str, base: str, items: list[tuple[str, str]], *, start: int = 0) -> bytes:

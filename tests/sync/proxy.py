@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpx
+from tests.sync import http
 
 Fault = Callable[[str, int, bytes], tuple[int, bytes] | None]
 
@@ -23,7 +23,6 @@ class FaultProxy:
         self.fault: Fault | None = None
         self.hits: list[str] = []
         proxy = self
-        client = httpx.Client(timeout=60)
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -42,9 +41,7 @@ class FaultProxy:
                 }
                 path = self.path.split("?")[0]
                 proxy.hits.append(path)
-                r = client.request(
-                    method, proxy.upstream + self.path, content=body, headers=headers
-                )
+                r = http.request(method, proxy.upstream + self.path, content=body, headers=headers)
                 status, data = r.status_code, r.content
                 ctype = r.headers.get("content-type", "text/plain")
                 if proxy.fault is not None:
@@ -67,7 +64,6 @@ class FaultProxy:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self._client = client
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     @property
@@ -77,4 +73,3 @@ class FaultProxy:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-        self._client.close()

@@ -99,6 +99,7 @@ async def test_changes_made_in_the_app_are_sent_without_a_key(
             await wait_for(pilot, lambda: screen.stories.count == 5, timeout=30)
             await pilot.press("enter")  # opening a story marks it read
             await wait_for(pilot, lambda: len(server_user.unread_ids()) == 4, timeout=30)
-            assert pending_changes(service.store) == 0
+            # The sync's child leaves the outbox just after the server confirmed: wait for it.
+            await wait_for(pilot, lambda: pending_changes(service.store) == 0, timeout=10)
     finally:
         service.close()

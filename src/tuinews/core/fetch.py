@@ -257,6 +257,37 @@ def default_ssl_context() -> ssl.SSLContext:
         return _default_ssl
 
 
+class EnvProxies:
+    """The proxy rule of ``HTTP_PROXY`` / ``HTTPS_PROXY`` / ``NO_PROXY`` (and their lower-case
+    forms), read once when made (a client's life), as curl and most HTTP libraries read it.
+
+    Args:
+        trust_env: False: no proxy at all.
+    """
+
+    def __init__(self, *, trust_env: bool = True) -> None:
+        import urllib.request
+
+        self._proxies: dict[str, str] = urllib.request.getproxies_environment() if trust_env else {}
+        self._bypass: dict[str, bool] = {}
+
+    def for_url(self, url: Any) -> str | None:
+        """The proxy for ``url`` (a :class:`yarl.URL`), or None: connect directly."""
+        proxy = self._proxies.get(url.scheme) if self._proxies else None
+        if proxy is None:
+            return None
+        host = url.raw_host or ""
+        bypass = self._bypass.get(host)
+        if bypass is None:
+            import urllib.request
+
+            # Public, documented in urllib's source, absent from typeshed.
+            check = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+            bypass = bool(check(host, self._proxies))
+            self._bypass[host] = bypass
+        return None if bypass else proxy
+
+
 LocalAnswer = Any
 """``(url, headers) -> (status, headers, body) | None``: answers without the network."""
 
@@ -288,19 +319,15 @@ class AsyncClient:
         self._ssl = ssl_context
         self._trust_env = trust_env
         self._session: aiohttp.ClientSession | None = None
-        self._proxies: dict[str, str] = {}
-        self._bypass: dict[str, bool] = {}
+        self._proxies = EnvProxies(trust_env=False)
 
     async def __aenter__(self) -> AsyncClient:
-        import urllib.request
-
         import aiohttp
 
-        if self._trust_env:
-            # Read here, once, rather than by aiohttp's trust_env, which looks the proxy and
-            # ~/.netrc up in an executor thread on every request: 0.3-0.9 ms a request, measured
-            # on 200 answers of 304 (bench/RESULTS.md).
-            self._proxies = urllib.request.getproxies_environment()
+        # Read here, once, rather than by aiohttp's trust_env, which looks the proxy and
+        # ~/.netrc up in an executor thread on every request: 0.3-0.9 ms a request, measured
+        # on 200 answers of 304 (bench/RESULTS.md).
+        self._proxies = EnvProxies(trust_env=self._trust_env)
         lim = self.limits
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=max(lim.concurrency, 4), ttl_dns_cache=300),
@@ -341,19 +368,7 @@ class AsyncClient:
 
     def proxy_for(self, url: Any) -> str | None:
         """The proxy for ``url`` from the environment (None: connect directly)."""
-        proxy = self._proxies.get(url.scheme) if self._proxies else None
-        if proxy is None:
-            return None
-        host = url.raw_host or ""
-        bypass = self._bypass.get(host)
-        if bypass is None:
-            import urllib.request
-
-            # Public, documented in urllib's source, absent from typeshed.
-            check = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-            bypass = bool(check(host, self._proxies))
-            self._bypass[host] = bypass
-        return None if bypass else proxy
+        return self._proxies.for_url(url)
 
     def ssl_for(self, url: Any) -> ssl.SSLContext | bool:
         if url.scheme != "https":
@@ -361,19 +376,25 @@ class AsyncClient:
         return self._ssl if self._ssl is not None else default_ssl_context()
 
 
-class _LoopThread:
-    """An event loop on a thread of its own, for the blocking :meth:`Fetcher.fetch`."""
+class LoopThread:
+    """An event loop on a thread of its own, for blocking callers (:meth:`Fetcher.fetch`, the
+    sync's :class:`~tuinews.core.sync.greader.GReaderClient`).
 
-    def __init__(self) -> None:
+    Args:
+        name: the thread's name.
+    """
+
+    def __init__(self, name: str = "tuinews-fetch") -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="tuinews-fetch")
+        self.thread = threading.Thread(target=self.loop.run_forever, name=name)
         self.thread.daemon = True
         self.thread.start()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the loop and wait for its result (from any other thread)."""
         if threading.current_thread() is self.thread:
             coro.close()
-            raise RuntimeError("Fetcher.fetch called from the fetcher's own event loop")
+            raise RuntimeError("a blocking fetch called from its own event loop thread")
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
             return future.result()
@@ -416,7 +437,7 @@ class Fetcher:
         self._ssl = ssl_context
         self._trust_env = trust_env
         self._lock = threading.Lock()
-        self._thread: _LoopThread | None = None
+        self._thread: LoopThread | None = None
         self._shared: AsyncClient | None = None
 
     def async_client(self) -> AsyncClient:
@@ -592,7 +613,7 @@ class Fetcher:
         check_url(url)  # a bad address fails at once, without starting the loop thread
         with self._lock:
             if self._thread is None:
-                self._thread = _LoopThread()
+                self._thread = LoopThread()
             thread = self._thread
         return thread.run(self._fetch_shared(url, etag, last_modified, accept))
 

@@ -1,7 +1,8 @@
 """A small client of the Google Reader API (FreshRSS, Miniflux, Inoreader, The Old Reader...).
 
-Every HTTP call of the sync lives here, so that the transport (still httpx; the rest of
-tuinews fetches with aiohttp) can change in one place. The conversation the sync relies on
+Every HTTP call of the sync lives here, in one transport method on aiohttp, the client library
+of every fetch of tuinews (``core/fetch.py``: its event loop thread, certifi's roots, the proxy
+rule of ``HTTP_PROXY`` / ``HTTPS_PROXY`` / ``NO_PROXY``). The conversation the sync relies on
 (paths relative to the API root, e.g. ``https://host/api/greader.php``):
 
 * ``POST accounts/ClientLogin`` (``Email``, ``Passwd``) -> ``Auth=...`` line: the auth token,
@@ -26,9 +27,10 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from ..errors import SyncError
+from ..fetch import AsyncClient, FetchLimits, LoopThread
 from ..text import clean_text
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,8 @@ READ = "user/-/state/com.google/read"
 STARRED = "user/-/state/com.google/starred"
 LABEL_PREFIX = "user/-/label/"
 ITEM_PREFIX = "tag:google.com,2005:reader/item/"
+USER_AGENT = "tuinews (Google Reader API client)"
+_CHUNK = 64 * 1024
 RELOGIN = "log in again with `tuinews account add greader URL --user NAME`"
 
 
@@ -118,8 +122,6 @@ class GReaderClient:
         timeout: float = 30.0,
         max_bytes: int = 200 * 1024 * 1024,
     ) -> None:
-        import httpx  # noqa: PLC0415 - lazy: the app starts without it
-
         self.api_url = api_url.rstrip("/")
         self.token = token
         self.timeout = timeout
@@ -127,15 +129,21 @@ class GReaderClient:
         """The largest response accepted (a batch of 500 full items is a few MB)."""
         self.requests = RequestCounter()
         self._write_token: str | None = None
-        self._httpx = httpx
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            follow_redirects=True,
-            headers={"User-Agent": "tuinews (Google Reader API client)"},
-        )
+        self._thread: LoopThread | None = None
+        """The event loop of the transport, started on the first request."""
+        self._client: AsyncClient | None = None
 
     def close(self) -> None:
-        self._client.close()
+        thread, self._thread = self._thread, None
+        client, self._client = self._client, None
+        if thread is None:
+            return
+        if client is not None:
+            try:
+                thread.run(client.aclose())
+            except Exception:  # noqa: BLE001 - closing: nothing left to tell anyone
+                log.debug("closing the sync client failed", exc_info=True)
+        thread.stop()
 
     def __enter__(self) -> GReaderClient:
         return self
@@ -154,47 +162,18 @@ class GReaderClient:
         data: Sequence[tuple[str, str]] | None = None,
         auth: bool = True,
     ) -> Answer:
-        url = f"{self.api_url}/{path}"
         headers: dict[str, str] = {}
         if auth and self.token:
             headers["Authorization"] = f"GoogleLogin auth={self.token}"
         body: bytes | None = None
         if data is not None:
-            from urllib.parse import urlencode  # noqa: PLC0415
-
             body = urlencode(list(data)).encode("ascii")
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         self.requests.add(path.split("?")[0])
-        httpx = self._httpx
         host = urlsplit(self.api_url).netloc or self.api_url
-        try:
-            request = self._client.build_request(
-                method, url, params=list(params or ()), content=body, headers=headers
-            )
-            response = self._client.send(request, stream=True)
-            try:
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise SyncError(
-                            f"the sync server {host} sent more than {self.max_bytes:,} bytes"
-                            f" for {path.split('?')[0]}"
-                        )
-                    chunks.append(chunk)
-            finally:
-                response.close()
-            answer = Answer(
-                response.status_code, response.headers.get("content-type", ""), b"".join(chunks)
-            )
-        except httpx.TimeoutException as exc:
-            raise SyncError(
-                f"the sync server {host} did not answer within {self.timeout:g} s", network=True
-            ) from exc
-        except httpx.HTTPError as exc:
-            reason = str(exc) or type(exc).__name__
-            raise SyncError(f"cannot reach the sync server {host}: {reason}", network=True) from exc
+        if self._thread is None:
+            self._thread = LoopThread(name="tuinews-sync")
+        answer = self._thread.run(self._send(method, path, list(params or ()), body, headers))
         status = answer.status
         if status in (401, 403):
             if auth:
@@ -224,6 +203,66 @@ class GReaderClient:
         if status >= 400:
             raise SyncError(f"the sync server {host} refused {path} (HTTP {status})", status=status)
         return answer
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: list[tuple[str, str]],
+        body: bytes | None,
+        headers: dict[str, str],
+    ) -> Answer:
+        """One request on the loop thread, its body read whole (redirects followed)."""
+        import aiohttp
+        from yarl import URL
+
+        host = urlsplit(self.api_url).netloc or self.api_url
+        try:
+            if self._client is None:  # only ever touched on the loop thread
+                limits = FetchLimits(
+                    connect_timeout=min(self.timeout, 10.0),
+                    read_timeout=self.timeout,
+                    max_bytes=self.max_bytes,
+                    concurrency=4,
+                )
+                self._client = await AsyncClient(limits, {"User-Agent": USER_AGENT}).__aenter__()
+            client = self._client
+            target = URL(f"{self.api_url}/{path}")
+            async with client.session().request(
+                method,
+                target,
+                params=params or None,
+                data=body,
+                headers=headers,
+                allow_redirects=True,
+                ssl=client.ssl_for(target),
+                proxy=client.proxy_for(target),
+            ) as response:
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.content.iter_chunked(_CHUNK):
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise SyncError(
+                            f"the sync server {host} sent more than {self.max_bytes:,} bytes"
+                            f" for {path.split('?')[0]}"
+                        )
+                    chunks.append(chunk)
+                return Answer(
+                    response.status, response.headers.get("content-type", ""), b"".join(chunks)
+                )
+        except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors too
+            raise SyncError(
+                f"the sync server {host} did not answer within {self.timeout:g} s", network=True
+            ) from exc
+        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:  # not http(s)
+            raise SyncError(
+                f"cannot reach the sync server {host}: invalid or not an http(s) address {exc}",
+                network=True,
+            ) from exc
+        except (aiohttp.ClientError, ValueError) as exc:  # ValueError: an address it refuses
+            reason = str(exc) or type(exc).__name__
+            raise SyncError(f"cannot reach the sync server {host}: {reason}", network=True) from exc
 
     def _json(self, response: Answer, path: str) -> dict[str, Any]:
         text = response.text
